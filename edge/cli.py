@@ -1,0 +1,49 @@
+"""The `fallwatch` command. Each subcommand lives in edge/commands/<name>.py with two functions:
+`add_arguments(parser)` and `main(args) -> int` (the exit status). Heavy imports stay inside main().
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from edge import __version__
+from edge.config import ConfigError
+
+# name -> (module, one-line help). A static map: nothing is probed at import time.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("edge.commands.demo", "run the whole pipeline on the built-in example"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fallwatch", description="Fall detection with pose, a GRU and local alarms.")
+    parser.add_argument("--version", action="version", version=f"fallwatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(importlib.import_module(args._module).main(args))
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"fallwatch {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

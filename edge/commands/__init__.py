@@ -1,0 +1,1 @@
+"""One module per `fallwatch` subcommand (see edge/cli.py)."""

@@ -1,0 +1,221 @@
+"""The one feature function, shared by training and the live pipeline.
+
+A window of T canonical skeletons (resampled to a fixed rate, see edge/windows.py) becomes a
+(T, F) float32 array:
+
+1. Selected joints only (FeatureConfig.joints); the hip midpoint is the root of the bone tree.
+2. x is scaled by the frame's aspect ratio so that x and y share one unit.
+3. Bones: each selected joint minus its nearest selected ancestor (nose -> neck -> hip midpoint,
+   wrists -> elbows -> shoulders -> neck, ankles -> knees -> hips -> hip midpoint). NOT normalised to
+   unit length (the prototype found lengths help); `unit_bones` exists only to measure that.
+4. Whole-skeleton scale: every length is divided by the window's torso length (median over the
+   window of |neck - hip midpoint|), so camera distance drops out. A per-window (not per-frame)
+   scale keeps the falling body's apparent shrinkage visible. Bones are differences, so centring on
+   the hip midpoint is implicit; the root's own motion is kept as a velocity.
+5. Optional velocity: per-second change of every bone and of the root (torso lengths per second).
+   Optional acceleration: its change again (the prototype found it missed falls; off by default).
+
+Horizontal-flip augmentation is edge.skeleton.flip_horizontal, applied to keypoints before this.
+Missing keypoints (confidence below `min_confidence`) give zero bones and zero velocities; no input
+(NaN, inf, a zero torso, nobody at all) makes this raise or return a non-finite number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edge.skeleton import INDEX, KEYPOINT_NAMES, NUM_KEYPOINTS
+
+ROOT = "hip_midpoint"
+# Canonical parent of each keypoint in the bone tree; the root is the hip midpoint.
+PARENT: dict[str, str] = {
+    "neck": ROOT,
+    "nose": "neck",
+    "left_eye": "nose",
+    "right_eye": "nose",
+    "left_ear": "left_eye",
+    "right_ear": "right_eye",
+    "left_shoulder": "neck",
+    "right_shoulder": "neck",
+    "left_elbow": "left_shoulder",
+    "right_elbow": "right_shoulder",
+    "left_wrist": "left_elbow",
+    "right_wrist": "right_elbow",
+    "left_hip": ROOT,
+    "right_hip": ROOT,
+    "left_knee": "left_hip",
+    "right_knee": "right_hip",
+    "left_ankle": "left_knee",
+    "right_ankle": "right_knee",
+}
+
+# The joints every shared source has (MD4FD lacks elbows, eyes and ears; neck is derived).
+DEFAULT_JOINTS: tuple[str, ...] = (
+    "nose",
+    "neck",
+    "left_shoulder",
+    "right_shoulder",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
+# A torso shorter than this (in height units) is treated as unknown.
+MIN_TORSO = 1e-3
+# Bounds every output value: a garbage skeleton must not produce huge numbers downstream.
+FEATURE_LIMIT = 50.0
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How windows are made. Saved beside every dataset and model; both must agree.
+
+    joints: selected canonical joint names (see DEFAULT_JOINTS); "all" selects all 18.
+    rate_hz: the fixed rate windows are resampled to, whatever the source's fps.
+    window_frames: T, frames per window (window length = T / rate_hz seconds).
+    velocity / acceleration: append per-second differences of bones and root.
+    unit_bones: normalise bones to unit length (only for the comparison; worse in the prototype).
+    min_confidence: keypoints below this count as missing.
+    max_gap_s: a resampled frame farther than this from any real frame is missing.
+    """
+
+    joints: tuple[str, ...] = DEFAULT_JOINTS
+    rate_hz: float = 15.0
+    window_frames: int = 30
+    velocity: bool = True
+    acceleration: bool = False
+    unit_bones: bool = False
+    min_confidence: float = 0.2
+    max_gap_s: float = 0.35
+    _parents: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        joints = KEYPOINT_NAMES if self.joints == ("all",) else tuple(self.joints)
+        unknown = [j for j in joints if j not in INDEX]
+        if unknown or not joints:
+            raise ValueError(f"features.joints: unknown joint(s) {unknown}; choose from {KEYPOINT_NAMES}")
+        if len(set(joints)) != len(joints):
+            raise ValueError(f"features.joints: duplicate joints in {joints}")
+        if not (self.rate_hz > 0 and self.window_frames >= 2):
+            raise ValueError(
+                f"features: need rate_hz > 0 and window_frames >= 2, got {self.rate_hz}, {self.window_frames}"
+            )
+        object.__setattr__(self, "joints", joints)
+        object.__setattr__(self, "_parents", tuple(_selected_parent(j, joints) for j in joints))
+
+    @property
+    def num_bones(self) -> int:
+        return len(self.joints)
+
+    @property
+    def num_features(self) -> int:
+        """F: 2 per bone, plus (2 per bone + 2 for the root) for each derivative."""
+        per_derivative = 2 * self.num_bones + 2
+        return 2 * self.num_bones + per_derivative * (int(self.velocity) + int(self.acceleration))
+
+    @property
+    def window_s(self) -> float:
+        """Seconds from the first to the last sample of a window."""
+        return (self.window_frames - 1) / self.rate_hz
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("_parents")
+        data["joints"] = list(self.joints)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "_parents"}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"features: unknown key(s) {unknown}")
+        if "joints" in known:
+            known["joints"] = tuple(known["joints"])
+        return cls(**known)
+
+
+def _selected_parent(joint: str, joints: tuple[str, ...]) -> int:
+    """Index (into the canonical 18) of the nearest selected ancestor; -1 for the hip midpoint."""
+    parent = PARENT[joint]
+    while parent != ROOT and parent not in joints:
+        parent = PARENT[parent]
+    return -1 if parent == ROOT else INDEX[parent]
+
+
+def _positions(keypoints: np.ndarray, aspect: float, min_conf: float) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 19, 2) positions in height units (index 18 = hip midpoint) and (T, 19) found flags."""
+    kp = np.nan_to_num(np.asarray(keypoints, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    found = (kp[..., 2] >= min_conf) & (kp[..., 2] > 0) & (np.abs(kp[..., :2]) < 1e3).all(axis=-1)
+    xy = kp[..., :2] * np.array([aspect, 1.0])
+    xy = np.where(found[..., None], xy, 0.0)
+    left, right = INDEX["left_hip"], INDEX["right_hip"]
+    hips = found[:, left] & found[:, right]
+    root = np.where(hips[:, None], (xy[:, left] + xy[:, right]) / 2, 0.0)
+    return np.concatenate([xy, root[:, None]], axis=1), np.concatenate([found, hips[:, None]], axis=1)
+
+
+def _torso_length(pos: np.ndarray, found: np.ndarray) -> float:
+    """Median |neck - hip midpoint| over the window; falls back to the body's height span, then 1."""
+    neck = INDEX["neck"]
+    both = found[:, neck] & found[:, NUM_KEYPOINTS]
+    lengths = np.linalg.norm(pos[both, neck] - pos[both, NUM_KEYPOINTS], axis=-1)
+    lengths = lengths[lengths > MIN_TORSO]
+    if len(lengths):
+        return float(np.median(lengths))
+    spans = [
+        np.ptp(frame[ok, 1])
+        for frame, ok in zip(pos[:, :NUM_KEYPOINTS], found[:, :NUM_KEYPOINTS], strict=True)
+        if ok.sum() >= 2
+    ]
+    span = float(np.median(spans)) / 3 if spans else 0.0  # a torso is about a third of the height
+    return span if span > MIN_TORSO else 1.0
+
+
+def _derivative(values: np.ndarray, valid: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-second differences along time; zero where either neighbour is invalid or at t = 0."""
+    diff = np.zeros_like(values)
+    ok = np.zeros_like(valid)
+    ok[1:] = valid[1:] & valid[:-1]
+    diff[1:] = (values[1:] - values[:-1]) * rate_hz
+    return np.where(ok[..., None], diff, 0.0), ok
+
+
+def window_features(keypoints: np.ndarray, aspect: float, cfg: FeatureConfig) -> np.ndarray:
+    """Features (T, F) float32 for one window of canonical keypoints (T, 18, 3).
+
+    aspect: the source frame's width / height. Raises ValueError only for a wrongly shaped input.
+    """
+    kp = np.asarray(keypoints)
+    if kp.ndim != 3 or kp.shape[1:] != (NUM_KEYPOINTS, 3):
+        raise ValueError(f"window_features: expected keypoints shaped (T, {NUM_KEYPOINTS}, 3), got {kp.shape}")
+    if not (np.isfinite(aspect) and aspect > 0):
+        aspect = 1.0
+    pos, found = _positions(kp, float(aspect), cfg.min_confidence)
+    scale = _torso_length(pos, found)
+    child = np.array([INDEX[j] for j in cfg.joints])
+    parent = np.array([p if p >= 0 else NUM_KEYPOINTS for p in cfg._parents])
+    bones = (pos[:, child] - pos[:, parent]) / scale
+    bone_ok = found[:, child] & found[:, parent]
+    bones = np.where(bone_ok[..., None], bones, 0.0)
+    if cfg.unit_bones:
+        norm = np.linalg.norm(bones, axis=-1, keepdims=True)
+        bones = np.where(norm > MIN_TORSO, bones / np.maximum(norm, MIN_TORSO), 0.0)
+    parts = [bones.reshape(len(kp), -1)]
+    motion = np.concatenate([bones, pos[:, NUM_KEYPOINTS : NUM_KEYPOINTS + 1] / scale], axis=1)
+    motion_ok = np.concatenate([bone_ok, found[:, NUM_KEYPOINTS : NUM_KEYPOINTS + 1]], axis=1)
+    for enabled in (cfg.velocity, cfg.acceleration):
+        motion, motion_ok = _derivative(motion, motion_ok, cfg.rate_hz)
+        if enabled:
+            parts.append(motion.reshape(len(kp), -1))
+    out = np.concatenate(parts, axis=1)
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), -FEATURE_LIMIT, FEATURE_LIMIT).astype(
+        np.float32
+    )

@@ -1,0 +1,54 @@
+"""FallWatch: fall detection on a Jetson (or any Linux PC) with pose, a small GRU and local alarms."""
+
+from setuptools import find_packages, setup
+
+CPU = [
+    "mediapipe==0.10.14",
+    # mediapipe pulls jax; newer jax wants numpy 2, which mediapipe 0.10.14 cannot take.
+    "jax==0.4.30",
+    "jaxlib==0.4.30",
+    "onnxruntime==1.32.0",
+    "opencv-python-headless==4.11.0.86",
+]
+TRAIN = [
+    "tensorflow-cpu==2.17.1",
+    "onnx==1.17.0",
+    "matplotlib>=3.7,<4",
+]
+ALERTS = [
+    "apprise>=2,<3",
+    "paho-mqtt>=2,<3",
+]
+DEV = [
+    "pytest>=8,<10",
+    "hypothesis>=6.100,<7",
+    "ruff==0.17.6",
+]
+
+setup(
+    name="fallwatch",
+    version="0.1.0",
+    description="Fall detection for rooms where people live alone: pose, GRU, GPIO alarm, push alerts.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["edge", "edge.*"]),
+    install_requires=[
+        "numpy>=1.24,<2",
+        "protobuf>=4.25,<5",
+        "tomli>=2; python_version<'3.11'",
+        "tqdm>=4.60",
+        *ALERTS,
+    ],
+    extras_require={
+        "cpu": CPU,
+        "train": TRAIN,
+        # JetPack ships TensorRT, OpenCV, torch; torch2trt, trt_pose and jetson-utils are built from
+        # source by install/jetson-setup.sh. Only the pure-Python pieces come from PyPI.
+        "jetson": ["Jetson.GPIO>=2.1", "onnxruntime>=1.16"],
+        "dev": DEV,
+    },
+    entry_points={"console_scripts": ["fallwatch = edge.cli:main"]},
+    include_package_data=True,
+)
