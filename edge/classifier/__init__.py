@@ -1,0 +1,1 @@
+"""Window classifiers with one interface: TensorRT engine, ONNX Runtime, Keras."""

@@ -1,0 +1,1 @@
+"""Pose estimators: MediaPipe (any CPU), trt_pose (Jetson), recorded keypoints (replays)."""
