@@ -19,4 +19,4 @@ class PoseEstimator(ABC):
         """Skeletons (N, 18, 3) for the people in `frame`; Skeletons.empty() when nobody is found."""
 
     def close(self) -> None:
-        """Release the model (default: nothing to release)."""
+        """Release the model (default: nothing to release)."""  # noqa: B027 - optional hook
