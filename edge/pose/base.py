@@ -18,5 +18,5 @@ class PoseEstimator(ABC):
     def estimate(self, frame: Frame) -> Skeletons:
         """Skeletons (N, 18, 3) for the people in `frame`; Skeletons.empty() when nobody is found."""
 
-    def close(self) -> None:
-        """Release the model (default: nothing to release)."""  # noqa: B027 - optional hook
+    def close(self) -> None:  # noqa: B027 - an optional hook, not abstract
+        """Release the model (default: nothing to release)."""
