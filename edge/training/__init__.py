@@ -1,0 +1,1 @@
+"""Training: dataset adapters, windowing, model presets, the partial-label loss, train and evaluate."""
