@@ -69,6 +69,8 @@ DEFAULT_JOINTS: tuple[str, ...] = (
 )
 # A torso shorter than this (in height units) is treated as unknown.
 MIN_TORSO = 1e-3
+# Frames wider or taller than this are not cameras: such an aspect is treated as unknown (1).
+MIN_ASPECT, MAX_ASPECT = 0.05, 20.0
 # Bounds every output value: a garbage skeleton must not produce huge numbers downstream.
 FEATURE_LIMIT = 50.0
 
@@ -196,9 +198,14 @@ def window_features(keypoints: np.ndarray, aspect: float, cfg: FeatureConfig) ->
     kp = np.asarray(keypoints)
     if kp.ndim != 3 or kp.shape[1:] != (NUM_KEYPOINTS, 3):
         raise ValueError(f"window_features: expected keypoints shaped (T, {NUM_KEYPOINTS}, 3), got {kp.shape}")
-    if not (np.isfinite(aspect) and aspect > 0):
+    if not (np.isfinite(aspect) and MIN_ASPECT <= aspect <= MAX_ASPECT):
         aspect = 1.0
-    pos, found = _positions(kp, float(aspect), cfg.min_confidence)
+    with np.errstate(all="ignore"):
+        return _features(kp, float(aspect), cfg)
+
+
+def _features(kp: np.ndarray, aspect: float, cfg: FeatureConfig) -> np.ndarray:
+    pos, found = _positions(kp, aspect, cfg.min_confidence)
     scale = _torso_length(pos, found)
     child = np.array([INDEX[j] for j in cfg.joints])
     parent = np.array([p if p >= 0 else NUM_KEYPOINTS for p in cfg._parents])

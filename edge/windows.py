@@ -62,17 +62,21 @@ def window_at(times: np.ndarray, keypoints: np.ndarray, end_time: float, cfg: Fe
 def clip_windows(
     times: np.ndarray, keypoints: np.ndarray, cfg: FeatureConfig, stride_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every full window of a clip, one per `stride_s`: windows (W, T, 18, 3) and their end times (W,).
+    """Every full window of a clip: windows (W, T, 18, 3) and their end times (W,).
 
-    The first window ends one window length after the clip's first frame.
+    Windows end at real frame times, as live windows do (one ends at each processed frame): the
+    first frame at least one window length after the clip starts, then the next frame at least
+    `stride_s` later, and so on.
     """
     times = np.asarray(times, dtype=np.float64)
-    if len(times) == 0:
-        return np.zeros((0, cfg.window_frames, NUM_KEYPOINTS, 3), np.float32), np.zeros(0)
-    ends = np.arange(times[0] + cfg.window_s, times[-1] + 1e-9, stride_s)
+    ends: list[float] = []
+    for t in times:
+        if t >= times[0] + cfg.window_s - 1e-9 and (not ends or t >= ends[-1] + stride_s - 1e-9):
+            ends.append(float(t))
     windows = [window_at(times, keypoints, end, cfg)[0] for end in ends]
-    stacked = np.stack(windows) if windows else np.zeros((0, cfg.window_frames, NUM_KEYPOINTS, 3), np.float32)
-    return stacked, ends
+    if not windows:
+        return np.zeros((0, cfg.window_frames, NUM_KEYPOINTS, 3), np.float32), np.zeros(0)
+    return np.stack(windows), np.array(ends)
 
 
 class StreamWindow:
