@@ -88,23 +88,58 @@ class PoseConfig:
 
 @dataclass
 class TrackingConfig:
-    """Person ids across frames."""
+    """Person ids across frames: greedy IoU on keypoint boxes, centroid distance as the fallback."""
 
     max_age_s: float = 1.5
     min_iou: float = 0.1
+    max_distance: float = 0.25
 
     def __post_init__(self) -> None:
         check(self.max_age_s > 0, "tracking.max_age_s", self.max_age_s, "must be > 0")
         check(0 <= self.min_iou < 1, "tracking.min_iou", self.min_iou, "must be in [0, 1)")
+        check(0 <= self.max_distance <= 2, "tracking.max_distance", self.max_distance, "must be in [0, 2]")
 
 
 @dataclass
 class ClassifierConfig:
-    """The window classifier; `runtime = "auto"` picks TensorRT, then ONNX Runtime, then Keras."""
+    """The window classifier; `runtime = "auto"` picks TensorRT, then ONNX Runtime, then Keras.
+
+    model: the exported ONNX file (ONNX Runtime runs it; TensorRT engines are built from it). A
+      features.json beside it records the feature config the model was trained with; it must match
+      the [features] section.
+    engine: the TensorRT engine ("" = the model path with .engine); a JSON beside it records the
+      TensorRT version, GPU and ONNX hash it was built for.
+    keras_model: the Keras reference model ("" = the model path with .keras).
+    max_batch: people per TensorRT call (the engine's optimisation profile is 1..max_batch); more
+      people are classified in several calls.
+    rebuild_engine: rebuild a missing or mismatched engine from the ONNX at start (takes minutes on a
+      Jetson); false refuses it with a message instead. An engine is never loaded unchecked.
+    threads: ONNX Runtime intra-op threads (1 is fastest for these tiny models, and leaves the other
+      cores to the pose model).
+    """
 
     runtime: Literal["auto", "tensorrt", "onnxruntime", "keras"] = "auto"
     model: str = "models/fallwatch.onnx"
     engine: str = ""
+    keras_model: str = ""
+    max_batch: int = 8
+    rebuild_engine: bool = True
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        check(self.model.endswith(".onnx"), "classifier.model", self.model, "must be an .onnx file")
+        check(1 <= self.max_batch <= 256, "classifier.max_batch", self.max_batch, "must be in [1, 256]")
+        check(1 <= self.threads <= 64, "classifier.threads", self.threads, "must be in [1, 64]")
+
+    @property
+    def engine_path(self) -> str:
+        """The TensorRT engine file: `engine`, or the model path with .engine."""
+        return self.engine or self.model[: -len(".onnx")] + ".engine"
+
+    @property
+    def keras_path(self) -> str:
+        """The Keras model file: `keras_model`, or the model path with .keras."""
+        return self.keras_model or self.model[: -len(".onnx")] + ".keras"
 
 
 @dataclass
@@ -113,8 +148,12 @@ class EventsConfig:
 
     fall_threshold: float = 0.6
     suspect_frames: int = 3
+    min_drop: float = 0.15
+    drop_within_s: float = 0.8
+    motion_memory_s: float = 3.0
     confirm_s: float = 10.0
     down_threshold: float = 0.5
+    up_threshold: float = 0.3
     recover_s: float = 3.0
     cooldown_s: float = 60.0
     long_lie_s: float = 0.0
@@ -122,10 +161,24 @@ class EventsConfig:
     heartbeat_s: float = 3600.0
 
     def __post_init__(self) -> None:
-        for key in ("fall_threshold", "down_threshold"):
+        for key in ("fall_threshold", "down_threshold", "up_threshold"):
             value = getattr(self, key)
             check(0 < value < 1, f"events.{key}", value, "must be in (0, 1)")
+        check(
+            self.up_threshold <= self.down_threshold,
+            "events.up_threshold",
+            self.up_threshold,
+            "must be <= events.down_threshold (the gap between them is the hysteresis)",
+        )
         check(self.suspect_frames >= 1, "events.suspect_frames", self.suspect_frames, "must be >= 1")
+        check(0 <= self.min_drop <= 2, "events.min_drop", self.min_drop, "must be in [0, 2] body lengths")
+        check(self.drop_within_s > 0, "events.drop_within_s", self.drop_within_s, "must be > 0")
+        check(
+            self.motion_memory_s >= self.drop_within_s,
+            "events.motion_memory_s",
+            self.motion_memory_s,
+            "must be >= events.drop_within_s",
+        )
         for key in ("confirm_s", "recover_s", "cooldown_s", "long_lie_s", "heartbeat_s"):
             value = getattr(self, key)
             check(value >= 0, f"events.{key}", value, "must be >= 0")
@@ -136,13 +189,20 @@ class EventsConfig:
 
 @dataclass
 class GpioConfig:
-    """Buzzer, LED and cancel button (BOARD pin numbers); `simulated` off a Jetson."""
+    """Buzzer, LED and cancel button (BOARD pin numbers); `simulated` off a Jetson.
+
+    The cancel button is read with edge detection: `cancel_edge = "falling"` for a button that pulls
+    an externally pulled-up pin to ground (Jetson pins have no usable internal pull-ups), "rising"
+    for one that pulls a pulled-down pin to 3.3 V. `blink_hz` is the LED's pre-alarm blink rate.
+    """
 
     backend: Literal["simulated", "jetson"] = "simulated"
     buzzer_pin: int = 33
     led_pin: int = 31
     cancel_pin: int = 29
+    cancel_edge: Literal["falling", "rising"] = "falling"
     debounce_ms: int = 50
+    blink_hz: float = 2.0
 
     def __post_init__(self) -> None:
         pins = {"gpio.buzzer_pin": self.buzzer_pin, "gpio.led_pin": self.led_pin, "gpio.cancel_pin": self.cancel_pin}
@@ -152,18 +212,28 @@ class GpioConfig:
             len(set(pins.values())) == 3, "gpio.*_pin", sorted(pins.values()), "buzzer, LED and cancel pins must differ"
         )
         check(self.debounce_ms >= 0, "gpio.debounce_ms", self.debounce_ms, "must be >= 0")
+        check(0 < self.blink_hz <= 20, "gpio.blink_hz", self.blink_hz, "must be in (0, 20]")
 
 
 @dataclass
 class NotifyConfig:
-    """Push channels as Apprise URLs, delivered through a durable SQLite outbox."""
+    """Push channels as Apprise URLs, delivered through a durable SQLite outbox.
+
+    URLs hold tokens: keep them here only in a chmod-600 file, or leave `urls` empty and set
+    FALLWATCH_NOTIFY_URLS (whitespace-separated). json:// and jsons:// webhooks are sent by
+    FallWatch's own HTTP code (it sees status codes and honours Retry-After); every other scheme
+    goes through Apprise. A failed send is retried after `backoff_s`, doubling up to
+    `backoff_max_s`, with jitter; `backoff_max_s` is also the longest an alert waits after the
+    network returns.
+    """
 
     urls: list[str] = field(default_factory=list)
     outbox: str = "/var/lib/fallwatch/outbox.sqlite"
     attach_skeleton: bool = True
     attach_camera_frame: bool = False
     backoff_s: float = 2.0
-    backoff_max_s: float = 300.0
+    backoff_max_s: float = 30.0
+    timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         for i, url in enumerate(self.urls):
@@ -175,11 +245,17 @@ class NotifyConfig:
             self.backoff_max_s,
             "must be >= notify.backoff_s",
         )
+        check(0 < self.timeout_s <= 120, "notify.timeout_s", self.timeout_s, "must be in (0, 120]")
 
 
 @dataclass
 class MqttConfig:
-    """MQTT events and Home Assistant discovery; off unless `enabled`."""
+    """MQTT events and Home Assistant discovery; off unless `enabled`.
+
+    The password may come from FALLWATCH_MQTT_PASSWORD instead of the file. `tls = true` uses the
+    system CAs, or `tls_ca` (a PEM file) when set. `node_id` names the device in Home Assistant's
+    unique ids ("" = derived from `room`).
+    """
 
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -187,13 +263,22 @@ class MqttConfig:
     username: str = ""
     password: str = ""
     tls: bool = False
+    tls_ca: str = ""
+    keepalive_s: int = 30
     topic_prefix: str = "fallwatch"
     discovery_prefix: str = "homeassistant"
+    node_id: str = ""
 
     def __post_init__(self) -> None:
         check(1 <= self.port <= 65535, "mqtt.port", self.port, "must be a TCP port 1..65535")
-        check(bool(self.topic_prefix) and "#" not in self.topic_prefix and "+" not in self.topic_prefix,
-              "mqtt.topic_prefix", self.topic_prefix, "must be a non-empty topic without wildcards")  # fmt: skip
+        check(5 <= self.keepalive_s <= 3600, "mqtt.keepalive_s", self.keepalive_s, "must be in [5, 3600]")
+        for key in ("topic_prefix", "discovery_prefix"):
+            value = getattr(self, key)
+            check(bool(value) and not any(c in value for c in "#+ "),
+                  f"mqtt.{key}", value, "must be a non-empty topic without wildcards or spaces")  # fmt: skip
+        check(all(c.isalnum() or c in "_-" for c in self.node_id),
+              "mqtt.node_id", self.node_id, "may hold only letters, digits, _ and -")  # fmt: skip
+        check(not self.tls_ca or self.tls, "mqtt.tls_ca", self.tls_ca, "needs mqtt.tls = true")
 
 
 @dataclass
@@ -205,10 +290,13 @@ class OutputConfig:
 
 @dataclass
 class LogConfig:
-    """The events log (JSON lines) and the log level."""
+    """The events log (JSON lines, flushed and fsync'd per event) and the log level."""
 
     events: str = "/var/lib/fallwatch/events.jsonl"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def __post_init__(self) -> None:
+        check(not self.events.endswith("/"), "log.events", self.events, "must be a file path, not a folder")
 
 
 @dataclass
@@ -238,7 +326,7 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         check(isinstance(value, dict), key, value, "must be a table")
-        return _build(hint, value, key)
+        return _build(hint, value, f"{key}.")
     if origin is Literal:
         check(value in typing.get_args(hint), key, value, f"must be one of {list(typing.get_args(hint))}")
         return value
