@@ -1,1 +1,83 @@
-"""Frame sources: OpenCV (files, /dev/videoN, RTSP) and jetson-utils videoSource (csi://, v4l2://)."""
+"""Frame sources: OpenCV (files, /dev/videoN, RTSP, HTTP) and jetson-utils videoSource (csi://, v4l2://).
+
+    source = create_source(cfg.source)        # a ResilientSource; SourceError for a bad file or URI
+    while not source.finished:
+        frame = source.read()                 # Frame | None (None: timeout or a live source down)
+        for status in source.pop_status():    # SourceStatus(kind="source_lost"|"source_restored", video_time)
+            ...
+    source.close()
+
+URIs follow jetson-inference: a file path (or file://path), /dev/videoN or an index "0", rtsp://,
+http:// (MJPEG), csi://0 and v4l2:///dev/videoN. backend "auto" picks jetson-utils for csi:// and
+v4l2:// and OpenCV for everything else; "opencv" or "jetson" forces one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import partial
+from pathlib import Path
+
+from edge.config import SourceConfig
+from edge.sources.base import Frame, FrameSource, SourceError
+from edge.sources.resilient import ResilientSource, SourceStatus
+
+__all__ = ["Frame", "FrameSource", "ResilientSource", "SourceError", "SourceStatus", "create_source", "is_live"]
+
+# backend -> (module, class); imported on selection only.
+BACKENDS: dict[str, tuple[str, str]] = {
+    "opencv": ("edge.sources.opencv", "OpenCVSource"),
+    "jetson": ("edge.sources.jetson", "JetsonSource"),
+}
+LIVE_SCHEMES = ("rtsp", "rtsps", "rtp", "rtpmp2ts", "udp", "http", "https", "webrtc", "csi", "v4l2")
+JETSON_ONLY_SCHEMES = ("csi", "webrtc", "rtp", "rtpmp2ts")
+
+
+def _scheme(uri: str) -> str:
+    return uri.split("://", 1)[0].lower() if "://" in uri else ""
+
+
+def is_live(uri: str) -> bool:
+    """True for cameras and streams, False for files (a path or file://)."""
+    return uri.isdigit() or uri.startswith("/dev/") or _scheme(uri) in LIVE_SCHEMES
+
+
+def choose_backend(uri: str, backend: str) -> str:
+    """The backend for a URI: the configured one, or for "auto" jetson for csi:// and v4l2://, else opencv.
+
+    Raises SourceError when the URI has an unknown scheme or needs jetson-utils but opencv is forced.
+    """
+    scheme = _scheme(uri)
+    if scheme and scheme != "file" and scheme not in LIVE_SCHEMES:
+        raise SourceError(
+            f"{uri}: unknown source scheme {scheme}://; expected a file, /dev/videoN, rtsp://, csi://0 ..."
+        )
+    if backend == "auto":
+        return "jetson" if scheme in ("csi", "v4l2", *JETSON_ONLY_SCHEMES) else "opencv"
+    if backend == "opencv" and scheme in JETSON_ONLY_SCHEMES:
+        raise SourceError(f'{uri}: {scheme}:// needs source.backend = "jetson" (jetson-utils)')
+    return backend
+
+
+def create_source(cfg: SourceConfig) -> ResilientSource:
+    """Open the configured source, wrapped so that live sources are reopened and report lost/restored.
+
+    A file that is missing or corrupt raises SourceError naming it at once; a live source that
+    cannot open yet is retried with backoff (and reported lost after `cfg.lost_after_s`).
+    """
+    uri = cfg.uri.strip()
+    if not uri:
+        raise SourceError("source.uri is empty: give a file, /dev/videoN, rtsp://... or csi://0")
+    backend = choose_backend(uri, cfg.backend)
+    live = is_live(uri)
+    if not live and backend == "opencv" and not Path(uri.removeprefix("file://")).is_file():
+        raise SourceError(f"{uri.removeprefix('file://')}: no such video file")
+    module, name = BACKENDS[backend]
+    cls = getattr(importlib.import_module(module), name)
+    return ResilientSource(
+        partial(cls, uri, live, cfg.width, cfg.height),
+        live=live,
+        lost_after_s=cfg.lost_after_s,
+        backoff_s=cfg.reopen_backoff_s,
+        backoff_max_s=cfg.reopen_backoff_max_s,
+    )

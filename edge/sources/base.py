@@ -8,6 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
+class SourceError(RuntimeError):
+    """A source that cannot be opened (missing or corrupt file, unknown URI); the message names it."""
+
+
 @dataclass(frozen=True)
 class Frame:
     """One picture from a source.
@@ -31,6 +35,9 @@ class Frame:
 class FrameSource(ABC):
     """Delivers frames; `read()` returns None on a timeout or a dropped live feed (not an exception)."""
 
+    #: Frames per second the file or device reports; None when unknown (writers then assume 30).
+    fps: float | None = None
+
     @abstractmethod
     def read(self) -> Frame | None:
         """The next frame, or None when none came in time."""
@@ -38,7 +45,11 @@ class FrameSource(ABC):
     @property
     @abstractmethod
     def finished(self) -> bool:
-        """True once a file source has delivered its last frame (live sources never finish)."""
+        """True once a file source has delivered its last frame.
+
+        A bare live backend also reports True once its stream broke; `ResilientSource` (what
+        `create_source` returns) reopens it, so the live sources the pipeline sees never finish.
+        """
 
     @abstractmethod
     def close(self) -> None:
