@@ -110,13 +110,14 @@ LAYOUTS: dict[str, Layout] = {
             "right_ankle",
         ),
     ),
-    # MD4FD: 11 joints, (x, y) only, and the RIGHT ankle before the left one.
+    # MD4FD: 11 points, (x, y) only, and the RIGHT ankle before the left one. The order is the one in
+    # the files, not the data README's (which lists wrists second and third): matched frame by frame
+    # against urfd_alphapose (the same falls), points 1-8 are shoulders, hips, knees and ankles within
+    # 0.02 image units, and points 9-10 sit on the hips (0.02), never on the wrists (>= 0.11): dropped.
     "md4fd11": Layout(
         "md4fd11",
         (
             "nose",
-            "left_wrist",
-            "right_wrist",
             "left_shoulder",
             "right_shoulder",
             "left_hip",
@@ -125,6 +126,8 @@ LAYOUTS: dict[str, Layout] = {
             "right_knee",
             "right_ankle",
             "left_ankle",
+            None,
+            None,
         ),
         has_score=False,
     ),

@@ -43,8 +43,9 @@ def test_layout_round_trip(layout: str) -> None:
         ("mediapipe33", 23, "left_hip"),  # MediaPipe's hips sit at 23/24
         ("mediapipe33", 28, "right_ankle"),
         ("alphapose13", 1, "left_shoulder"),  # no eyes or ears in the URFD CSV
-        ("md4fd11", 9, "right_ankle"),  # MD4FD stores the right ankle BEFORE the left
-        ("md4fd11", 10, "left_ankle"),
+        ("md4fd11", 7, "right_ankle"),  # MD4FD stores the right ankle BEFORE the left
+        ("md4fd11", 8, "left_ankle"),
+        ("md4fd11", 1, "left_shoulder"),  # the files' order, not the data README's (no wrists)
         ("movenet17", 16, "right_ankle"),
         ("trt_pose18", 17, "neck"),
     ],
