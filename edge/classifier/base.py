@@ -13,6 +13,8 @@ class ClassifierBackend(ABC):
     """A runtime that only loads a model and runs it; `Classifier` does the shared checks."""
 
     name: str = "backend"
+    # (T, F) the loaded model takes, or None when the runtime cannot tell; create_classifier checks it.
+    input_shape: tuple[int, int] | None = None
 
     @abstractmethod
     def run(self, windows: np.ndarray) -> np.ndarray:

@@ -1,0 +1,241 @@
+"""TensorRT backend (Jetson): an FP16 engine built on the device from the exported ONNX model.
+
+Engines are specific to the TensorRT version and the GPU they were built on, so every engine file
+has a build record beside it (`<engine>.json`): TensorRT version, GPU name and compute capability,
+the SHA-256 of the ONNX file it was built from, the batch range and the precision. At start the
+record is compared with the running system; a missing or mismatched engine is rebuilt from the ONNX
+(`rebuild=True`) or refused with a message naming what differs. It is never loaded unchecked.
+
+CUDA memory and the stream come from torch, which trt_pose needs on the Jetson anyway (no pycuda).
+tensorrt and torch are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.classifier.base import ClassifierBackend
+from edge.training.export import file_sha256
+
+logger = logging.getLogger(__name__)
+
+WORKSPACE_BYTES = 256 << 20
+# Fields of the build record that must equal the running system's for an engine to be loaded.
+MATCHED_FIELDS = ("tensorrt", "device", "compute_capability", "onnx_sha256", "max_batch", "precision")
+
+
+class EngineMismatchError(RuntimeError):
+    """An engine was built for another TensorRT, GPU, ONNX file or batch range (and no rebuild)."""
+
+
+def import_tensorrt() -> tuple[Any, Any]:
+    """(tensorrt, torch) with a CUDA device, or raise ImportError / RuntimeError in one sentence."""
+    try:
+        import tensorrt as trt  # heavy: imported on use
+    except ImportError as exc:
+        raise ImportError(
+            "the TensorRT classifier needs TensorRT (JetPack ships it; on x86: pip install tensorrt)"
+        ) from exc
+    try:
+        import torch  # heavy: imported on use
+    except ImportError as exc:
+        raise ImportError(
+            "the TensorRT classifier needs torch for CUDA memory (install/jetson-setup.sh installs it)"
+        ) from exc
+    if not torch.cuda.is_available():
+        raise RuntimeError("the TensorRT classifier needs a CUDA GPU, and torch sees none")
+    return trt, torch
+
+
+def record_path(engine_path: str | Path) -> Path:
+    """models/fallwatch.engine -> models/fallwatch.engine.json."""
+    engine_path = Path(engine_path)
+    return engine_path.with_name(engine_path.name + ".json")
+
+
+def system_record(
+    trt: Any, torch: Any, onnx_path: str | Path, max_batch: int, precision: str = "fp16"
+) -> dict[str, Any]:
+    """What an engine built here and now from onnx_path would record."""
+    major, minor = torch.cuda.get_device_capability(0)
+    return {
+        "tensorrt": str(trt.__version__),
+        "device": str(torch.cuda.get_device_name(0)),
+        "compute_capability": f"{major}.{minor}",
+        "onnx_sha256": file_sha256(onnx_path),
+        "max_batch": int(max_batch),
+        "precision": precision,
+    }
+
+
+def read_record(engine_path: str | Path) -> dict[str, Any] | None:
+    """The engine's build record, or None when the engine or its record is missing or unreadable."""
+    path = record_path(engine_path)
+    if not Path(engine_path).is_file() or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def record_mismatch(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
+    """Human-readable differences between an engine's build record and the running system; [] = usable."""
+    if saved is None:
+        return ["no engine, or no build record beside it"]
+    return [
+        f"{key}: engine has {saved.get(key)!r}, this system {current[key]!r}"
+        for key in MATCHED_FIELDS
+        if saved.get(key) != current[key]
+    ]
+
+
+def _trt_logger(trt: Any) -> Any:
+    """A TensorRT logger that forwards to Python logging (warnings and errors only)."""
+    levels = {
+        trt.ILogger.Severity.INTERNAL_ERROR: logging.CRITICAL,
+        trt.ILogger.Severity.ERROR: logging.ERROR,
+        trt.ILogger.Severity.WARNING: logging.WARNING,
+        trt.ILogger.Severity.INFO: logging.DEBUG,
+        trt.ILogger.Severity.VERBOSE: logging.DEBUG,
+    }
+
+    class _Logger(trt.ILogger):
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+
+        def log(self, severity: Any, msg: str) -> None:
+            logger.log(levels.get(severity, logging.INFO), "TensorRT: %s", msg)
+
+    return _Logger()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_engine(
+    onnx_path: str | Path, engine_path: str | Path, max_batch: int = 8, fp16: bool = True
+) -> dict[str, Any]:
+    """Build a TensorRT engine from an exported ONNX file; write it and its build record. Returns the record.
+
+    The optimisation profile covers 1..max_batch windows (people), tuned for one. Raises RuntimeError
+    with the ONNX parser's messages when TensorRT cannot import the model.
+    """
+    trt, torch = import_tensorrt()
+    onnx_path, engine_path = Path(onnx_path), Path(engine_path)
+    trt_logger = _trt_logger(trt)
+    builder = trt.Builder(trt_logger)
+    # Explicit batch is required for ONNX before TensorRT 10 and the only mode (flag deprecated) from 10.
+    flags = (
+        0 if int(trt.__version__.split(".")[0]) >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    )
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, trt_logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise RuntimeError(f"{onnx_path}: TensorRT cannot parse it: {errors}")
+    inp = network.get_input(0)
+    _, frames, features = tuple(inp.shape)
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
+    if fp16:
+        if not builder.platform_has_fast_fp16:
+            logger.warning("this GPU has no fast FP16; building the engine anyway (it may run at FP32 speed)")
+        config.set_flag(trt.BuilderFlag.FP16)
+    profile = builder.create_optimization_profile()
+    profile.set_shape(inp.name, (1, frames, features), (1, frames, features), (max_batch, frames, features))
+    config.add_optimization_profile(profile)
+    logger.info("building a TensorRT engine from %s (batch 1..%d, %s); this takes a while", onnx_path, max_batch,
+                "fp16" if fp16 else "fp32")  # fmt: skip
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise RuntimeError(f"{onnx_path}: TensorRT failed to build an engine (see the TensorRT messages above)")
+    record = system_record(trt, torch, onnx_path, max_batch, "fp16" if fp16 else "fp32")
+    record["built"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    engine_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(engine_path, bytes(serialized))
+    _write_atomic(record_path(engine_path), (json.dumps(record, indent=2) + "\n").encode())
+    return record
+
+
+class TensorRTBackend(ClassifierBackend):
+    """Runs a TensorRT engine on the GPU; windows beyond max_batch go in several calls.
+
+    engine_path: the engine; onnx_path: the ONNX file it must have been built from.
+    rebuild: rebuild a missing or mismatched engine (else raise EngineMismatchError naming the differences).
+    """
+
+    name = "tensorrt"
+
+    def __init__(
+        self, engine_path: str | Path, onnx_path: str | Path, max_batch: int = 8, rebuild: bool = True
+    ) -> None:
+        trt, torch = import_tensorrt()
+        engine_path, onnx_path = Path(engine_path), Path(onnx_path)
+        if not onnx_path.is_file():
+            raise FileNotFoundError(f"{onnx_path}: ONNX model not found (the engine is checked against it)")
+        problems = record_mismatch(read_record(engine_path), system_record(trt, torch, onnx_path, max_batch))
+        if problems:
+            if not rebuild:
+                raise EngineMismatchError(
+                    f"{engine_path}: not built for this system ({'; '.join(problems)}); "
+                    f"rebuild it with `fallwatch export MODEL.keras --engine` or set classifier.rebuild_engine = true"
+                )
+            logger.warning("%s: rebuilding the TensorRT engine (%s)", engine_path, "; ".join(problems))
+            build_engine(onnx_path, engine_path, max_batch)
+        self._torch = torch
+        self._runtime = trt.Runtime(_trt_logger(trt))
+        self.engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+        if self.engine is None:
+            raise RuntimeError(f"{engine_path}: TensorRT could not deserialize the engine")
+        self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise RuntimeError(f"{engine_path}: expected one input and one output, got {inputs} / {outputs}")
+        self.input_name, self.output_name = inputs[0], outputs[0]
+        for n in names:
+            if self.engine.get_tensor_dtype(n) != trt.DataType.FLOAT:
+                raise RuntimeError(f"{engine_path}: tensor {n} is {self.engine.get_tensor_dtype(n)}, expected float32")
+        _, frames, features = tuple(self.engine.get_tensor_shape(self.input_name))
+        classes = tuple(self.engine.get_tensor_shape(self.output_name))[-1]
+        self.input_shape = (int(frames), int(features))
+        self.max_batch = max_batch
+        self.stream = torch.cuda.Stream()
+        self._in = torch.empty((max_batch, frames, features), dtype=torch.float32, device="cuda")
+        self._out = torch.empty((max_batch, classes), dtype=torch.float32, device="cuda")
+        self.context.set_tensor_address(self.input_name, self._in.data_ptr())
+        self.context.set_tensor_address(self.output_name, self._out.data_ptr())
+
+    def run(self, windows: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        parts = []
+        with torch.cuda.stream(self.stream):
+            for start in range(0, len(windows), self.max_batch):
+                chunk = windows[start : start + self.max_batch]
+                n = len(chunk)
+                self._in[:n].copy_(torch.from_numpy(chunk))
+                self.context.set_input_shape(self.input_name, (n, *self.input_shape))
+                if not self.context.execute_async_v3(self.stream.cuda_stream):
+                    raise RuntimeError("TensorRT: execute_async_v3 failed")
+                parts.append(self._out[:n].to("cpu"))
+        self.stream.synchronize()
+        return np.concatenate([p.numpy() for p in parts])
