@@ -15,7 +15,6 @@ import pytest
 
 from edge.config import SourceConfig
 from edge.sources import Frame, FrameSource, ResilientSource, SourceError, create_source
-from edge.sources.opencv import OpenCVSource
 
 CLIPS = {  # path under gmdcsa24 -> frames (counted by decoding every frame with cv2)
     "Subject 1/Fall/13.mp4": 128,  # ~30 fps
@@ -113,7 +112,7 @@ JPEG = cv2.imencode(".jpg", np.full((120, 160, 3), 90, np.uint8))[1].tobytes()
 
 
 class MjpegHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
         self.end_headers()
