@@ -68,3 +68,15 @@ def partial_label_loss(class_weights: np.ndarray | None = None) -> Callable[[Any
 
     loss.__name__ = "partial_label_loss"
     return loss
+
+
+def set_accuracy() -> Callable[[Any, Any], Any]:
+    """A Keras metric fn(masks (B, 5), probs (B, 5)) -> (B,): 1 where the argmax is an allowed class."""
+    from keras import ops  # heavy: imported on use
+
+    def metric(y_true: Any, y_pred: Any) -> Any:
+        hit = ops.take_along_axis(ops.cast(y_true, y_pred.dtype), ops.argmax(y_pred, axis=-1)[:, None], axis=-1)
+        return hit[:, 0]
+
+    metric.__name__ = "set_accuracy"
+    return metric

@@ -1,0 +1,148 @@
+"""Honest evaluation of window probabilities: per-class precision/recall, window F1 per source, and the
+clip-level numbers that matter for people (falls detected, false detections, detection delay).
+
+Window truth with partial labels:
+- set accuracy: the predicted class (argmax) is one of the window's allowed classes.
+- per-class precision/recall and the confusion matrix use the *definite* windows only (exactly one
+  allowed class); how many windows that is is reported beside them.
+- fall F1: positive = a window allowed only `fall`, negative = a window that does not allow fall;
+  windows allowing fall and something else (a GMDCSA24 "Falling" segment: fall or lie; an unlabelled
+  window) are left out. Predicted positive = argmax is fall.
+
+Clip-level decision rule (alarm_times; the real event state machine can replace it there): an alarm is
+raised at the end time of the window that completes ALARM_CONSECUTIVE consecutive windows with
+p(fall) >= ALARM_THRESHOLD; it re-arms once p(fall) drops below the threshold. A fall clip counts as
+detected when it alarms no earlier than ONSET_TOLERANCE_S before the labelled onset; delay = that alarm
+time - onset. Alarms earlier than that in a fall clip, and every alarm in a daily-activity clip, are
+false alarms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from edge.classes import CLASSES, FALL, NUM_CLASSES
+
+ALARM_THRESHOLD = 0.5
+ALARM_CONSECUTIVE = 2
+ONSET_TOLERANCE_S = 1.0
+
+
+def alarm_times(
+    end_s: np.ndarray, p_fall: np.ndarray, threshold: float = ALARM_THRESHOLD, consecutive: int = ALARM_CONSECUTIVE
+) -> list[float]:
+    """The alarms of one clip under the decision rule (module docstring): one per run of at least
+    `consecutive` windows with p(fall) >= threshold, at the end time of the run's `consecutive`-th window.
+
+    end_s: (W,) window end times; p_fall: (W,) fall probabilities, any order (sorted here by end_s).
+    """
+    order = np.argsort(end_s, kind="stable")
+    alarms, run = [], 0
+    for t, p in zip(np.asarray(end_s)[order], np.asarray(p_fall)[order], strict=True):
+        run = run + 1 if p >= threshold else 0
+        if run == consecutive:
+            alarms.append(float(t))
+    return alarms
+
+
+def clip_report(
+    clips: np.ndarray,
+    end_s: np.ndarray,
+    fall_onset_s: np.ndarray,
+    is_fall_clip: np.ndarray,
+    probs: np.ndarray,
+    threshold: float = ALARM_THRESHOLD,
+) -> dict[str, Any]:
+    """Clip-level results over all clips present.
+
+    clips, end_s, fall_onset_s, is_fall_clip: (W,) per window; probs: (W, 5). A fall clip without a
+    labelled onset uses its first window's end time. Returns counts, rates, delays (seconds) and the ids
+    of missed falls and of clips with false alarms.
+    """
+    missed, false_clips, delays = [], [], []
+    n_fall = n_adl = adl_alarms = early_alarms = 0
+    for clip in sorted(set(clips.tolist())):
+        rows = clips == clip
+        alarms = alarm_times(end_s[rows], probs[rows, FALL], threshold)
+        if is_fall_clip[rows][0]:
+            n_fall += 1
+            onset = float(fall_onset_s[rows][0])
+            onset = onset if np.isfinite(onset) else float(end_s[rows].min())
+            early = [t for t in alarms if t < onset - ONSET_TOLERANCE_S]
+            on_time = [t for t in alarms if t >= onset - ONSET_TOLERANCE_S]
+            early_alarms += len(early)
+            if early:
+                false_clips.append(clip)
+            if on_time:
+                delays.append(on_time[0] - onset)
+            else:
+                missed.append(clip)
+        else:
+            n_adl += 1
+            adl_alarms += len(alarms)
+            if alarms:
+                false_clips.append(clip)
+    return {
+        "fall_clips": n_fall,
+        "falls_detected": n_fall - len(missed),
+        "early_alarms_in_fall_clips": early_alarms,
+        "adl_clips": n_adl,
+        "adl_clips_with_alarm": sum(1 for c in false_clips if c in set(clips[~is_fall_clip].tolist())),
+        "false_alarms_per_adl_clip": adl_alarms / n_adl if n_adl else None,
+        "delay_s_median": float(np.median(delays)) if delays else None,
+        "delay_s_max": float(np.max(delays)) if delays else None,
+        "missed": missed,
+        "false_alarm_clips": false_clips,
+    }
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def window_report(masks: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    """Window-level metrics (module docstring). masks: bool (W, 5); probs: (W, 5)."""
+    pred = np.argmax(probs, axis=1)
+    hit = masks[np.arange(len(pred)), pred]
+    definite = masks.sum(axis=1) == 1
+    truth = np.argmax(masks, axis=1)
+    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
+    np.add.at(confusion, (truth[definite], pred[definite]), 1)
+    per_class = {}
+    for c, name in enumerate(CLASSES):
+        tp = int(confusion[c, c])
+        support, predicted = int(confusion[c].sum()), int(confusion[:, c].sum())
+        per_class[name] = {
+            "precision": tp / predicted if predicted else None,
+            "recall": tp / support if support else None,
+            "support": support,
+        }
+    positive = masks[:, FALL] & definite
+    negative = ~masks[:, FALL]
+    said_fall = pred == FALL
+    tp, fp, fn = (
+        int((positive & said_fall).sum()),
+        int((negative & said_fall).sum()),
+        int((positive & ~said_fall).sum()),
+    )
+    return {
+        "windows": len(pred),
+        "set_accuracy": float(hit.mean()) if len(pred) else None,
+        "definite_windows": int(definite.sum()),
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+        "fall_f1": _f1(tp, fp, fn),
+        "fall_windows": {"tp": tp, "fp": fp, "fn": fn},
+    }
+
+
+def per_source_f1(sources: np.ndarray, masks: np.ndarray, probs: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Window set accuracy and fall F1 per source."""
+    out = {}
+    for source in sorted(set(sources.tolist())):
+        rows = sources == source
+        rep = window_report(masks[rows], probs[rows])
+        out[source] = {"windows": rep["windows"], "set_accuracy": rep["set_accuracy"], "fall_f1": rep["fall_f1"]}
+    return out
