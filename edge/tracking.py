@@ -1,0 +1,199 @@
+"""Person tracks across frames, so that each person has their own window.
+
+    tracker = Tracker(cfg.tracking, cfg.features, history_s=cfg.events.motion_memory_s)
+    for frame in frames:
+        tracks = tracker.step(skeletons, frame.video_time)   # every frame, even with nobody in view
+        for track in tracks:
+            if track.seen:                                    # matched in this frame
+                window, full = track.window.window(frame.video_time)
+
+Matching is greedy, per frame: first by IoU of keypoint boxes (`Skeletons.boxes()`), highest
+first, down to `min_iou`; then, for what is left, by the distance between box centres (in image
+heights, x scaled by the aspect ratio), nearest first, up to `max_distance`. The fallback exists
+because a lying body's box is thin and a falling body's box moves fast: IoU alone would split one
+fall into two tracks, and the second one's window would not be full until seconds later.
+
+Hysteresis (as norfair's `hit_counter_max` / `initialization_delay`):
+- a track lives `max_age_s` of video time after its last match, so a person the pose stage misses
+  for a few frames keeps their id and their window (the window marks the gap as missing keypoints);
+- a new track is created at once, but it cannot alarm until its window is full (window_frames /
+  rate_hz seconds of real frames, see edge.windows), which is the initialisation delay.
+Every track owns an edge.windows.StreamWindow (the same windowing that training uses) and a short
+history of its body centre, from which `Track.drop()` measures how fast the body went down.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.config import TrackingConfig
+from edge.features import FeatureConfig
+from edge.skeleton import INDEX, Skeletons
+from edge.windows import StreamWindow
+
+# Keypoints below this confidence do not place the body centre (the features' default threshold).
+MIN_CONFIDENCE = 0.2
+
+
+@dataclass
+class Track:
+    """One person followed across frames.
+
+    id: unique per Tracker, counting from 1. window: their StreamWindow (push happens in step()).
+    keypoints: the last matched skeleton (18, 3). box: its box x0, y0, x1, y1 (image-normalised).
+    seen: True when this frame matched the track; False while it coasts (up to max_age_s).
+    first_seen / last_seen: video times (s) of the first and latest match.
+    """
+
+    id: int
+    window: StreamWindow
+    keypoints: np.ndarray
+    box: np.ndarray
+    aspect: float
+    first_seen: float
+    last_seen: float
+    seen: bool = True
+    _history: deque[tuple[float, float, float]] = field(default_factory=deque, repr=False)
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """The body centre (x, y), image-normalised: the hip midpoint, else the box centre."""
+        return _centre(self.keypoints, self.box)
+
+    def drop(self, now: float, within_s: float, memory_s: float) -> float:
+        """The largest fall of the body centre within `within_s` seconds, over the last `memory_s`.
+
+        In body lengths (the median over the history of the box's longer side, in image heights),
+        so camera distance drops out. 0 when the centre only rose or stayed, or with < 2 samples.
+        A fall that began before the window filled still counts while it is within `memory_s`.
+        """
+        rows = [h for h in self._history if h[0] >= now - memory_s]
+        if len(rows) < 2:
+            return 0.0
+        times, ys, sizes = (np.array(c) for c in zip(*rows, strict=True))
+        size = float(np.median(sizes))
+        if size <= 1e-3:
+            return 0.0
+        later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
+        drops = np.where(later, ys[None, :] - ys[:, None], 0.0)
+        return max(0.0, float(drops.max()) / size)
+
+    def _update(self, time: float, keypoints: np.ndarray, box: np.ndarray, aspect: float, keep_s: float) -> None:
+        self.keypoints, self.box, self.aspect = keypoints, box, aspect
+        self.last_seen, self.seen = time, True
+        self.window.push(time, keypoints)
+        width, height = (box[2] - box[0]) * aspect, box[3] - box[1]
+        self._history.append((time, _centre(keypoints, box)[1], float(max(width, height))))
+        while self._history and self._history[0][0] < time - keep_s:
+            self._history.popleft()
+
+
+def _centre(keypoints: np.ndarray, box: np.ndarray) -> tuple[float, float]:
+    hips = keypoints[[INDEX["left_hip"], INDEX["right_hip"]]]
+    if (hips[:, 2] >= MIN_CONFIDENCE).all():
+        x, y = hips[:, :2].mean(axis=0)
+        return float(x), float(y)
+    return float((box[0] + box[2]) / 2), float((box[1] + box[3]) / 2)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of boxes a (N, 4) against b (M, 4) -> (N, M); 0 where a box has no area."""
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def _greedy(score: np.ndarray, allowed: np.ndarray, descending: bool) -> list[tuple[int, int]]:
+    """Pairs (row, col), best score first, each row and column used once, only where allowed."""
+    rows, cols = np.nonzero(allowed)
+    order = np.argsort(-score[rows, cols] if descending else score[rows, cols], kind="stable")
+    used_r: set[int] = set()
+    used_c: set[int] = set()
+    pairs = []
+    for r, c in zip(rows[order], cols[order], strict=True):
+        if r not in used_r and c not in used_c:
+            used_r.add(int(r))
+            used_c.add(int(c))
+            pairs.append((int(r), int(c)))
+    return pairs
+
+
+class Tracker:
+    """Assigns person ids frame by frame; call `step()` once per processed frame.
+
+    cfg: max_age_s (> 0, seconds of video time a track coasts unmatched), min_iou, max_distance.
+    features: the window configuration every track's StreamWindow uses.
+    history_s: seconds of body-centre history each track keeps for `Track.drop()` (>= 0).
+    """
+
+    def __init__(self, cfg: TrackingConfig, features: FeatureConfig, history_s: float = 3.0) -> None:
+        if history_s < 0:
+            raise ValueError(f"Tracker: history_s must be >= 0, got {history_s}")
+        self.cfg = cfg
+        self.features = features
+        self.history_s = history_s
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def step(self, skeletons: Skeletons, video_time: float) -> list[Track]:
+        """Match this frame's skeletons to tracks; returns every live track (seen or coasting).
+
+        Skeletons with no found keypoint are ignored. Tracks unmatched for more than max_age_s are
+        dropped. Raises nothing for an empty frame: it just ages the tracks.
+        """
+        kp = skeletons.keypoints
+        found = (kp[..., 2] > 0).any(axis=1) if len(kp) else np.zeros(0, dtype=bool)
+        people = kp[found]
+        boxes = skeletons.boxes()[found] if len(kp) else np.zeros((0, 4), np.float32)
+        for track in self.tracks:
+            track.seen = False
+        matched = self._match(boxes, skeletons.aspect)
+        keep_s = self.history_s + 1.0
+        for t_index, p_index in matched:
+            self.tracks[t_index]._update(video_time, people[p_index], boxes[p_index], skeletons.aspect, keep_s)
+        taken = {p for _, p in matched}
+        for p_index in range(len(people)):
+            if p_index not in taken:
+                track = Track(
+                    id=self._next_id,
+                    window=StreamWindow(self.features),
+                    keypoints=people[p_index],
+                    box=boxes[p_index],
+                    aspect=skeletons.aspect,
+                    first_seen=video_time,
+                    last_seen=video_time,
+                )
+                track._update(video_time, people[p_index], boxes[p_index], skeletons.aspect, keep_s)
+                self.tracks.append(track)
+                self._next_id += 1
+        self.tracks = [t for t in self.tracks if video_time - t.last_seen <= self.cfg.max_age_s]
+        return list(self.tracks)
+
+    def _match(self, boxes: np.ndarray, aspect: float) -> list[tuple[int, int]]:
+        """(track index, person index) pairs: IoU first, then centre distance for the rest."""
+        if not self.tracks or not len(boxes):
+            return []
+        old = np.stack([t.box for t in self.tracks])
+        overlap = iou(old, boxes)
+        pairs = _greedy(overlap, overlap >= max(self.cfg.min_iou, 1e-9), descending=True)
+        if self.cfg.max_distance <= 0:
+            return pairs
+        scale = np.array([aspect, 1.0])
+        old_c = np.stack([(old[:, 0] + old[:, 2]) / 2, (old[:, 1] + old[:, 3]) / 2], axis=1) * scale
+        new_c = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1) * scale
+        distance = np.linalg.norm(old_c[:, None] - new_c[None, :], axis=-1)
+        allowed = distance <= self.cfg.max_distance
+        for r, c in pairs:
+            allowed[r, :] = False
+            allowed[:, c] = False
+        return pairs + _greedy(distance, allowed, descending=False)
+

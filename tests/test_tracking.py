@@ -1,0 +1,115 @@
+"""Person tracks: ids kept across frames and gaps, new ids for new people, a drop measured per track."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.config import TrackingConfig
+from edge.features import FeatureConfig
+from edge.skeleton import NUM_KEYPOINTS, Skeletons
+from edge.tracking import Tracker, iou
+
+FPS = 15.0
+
+
+def person(cx: float, cy: float, height: float = 0.6, width: float = 0.2) -> np.ndarray:
+    """A skeleton (18, 3): keypoints spread over a box centred at (cx, cy), hips at the centre."""
+    kp = np.zeros((NUM_KEYPOINTS, 3), np.float32)
+    ys = np.linspace(cy - height / 2, cy + height / 2, NUM_KEYPOINTS)
+    xs = np.linspace(cx - width / 2, cx + width / 2, NUM_KEYPOINTS)
+    kp[:, 0], kp[:, 1], kp[:, 2] = xs, ys, 0.9
+    kp[[11, 12], :2] = [[cx - 0.02, cy], [cx + 0.02, cy]]  # hips
+    return kp
+
+
+def frame(*people: np.ndarray) -> Skeletons:
+    if not people:
+        return Skeletons.empty(4 / 3)
+    return Skeletons(np.stack(people), 4 / 3)
+
+
+def tracker(**kwargs: float) -> Tracker:
+    return Tracker(TrackingConfig(**kwargs), FeatureConfig(), history_s=3.0)
+
+
+def test_one_person_walking_keeps_one_id_and_fills_the_window() -> None:
+    t = tracker()
+    for i in range(40):  # 2.6 s at 15 fps, moving right a little every frame
+        tracks = t.step(frame(person(0.3 + i * 0.005, 0.5)), i / FPS)
+        assert [tr.id for tr in tracks] == [1]
+    window, full = tracks[0].window.window(39 / FPS)
+    assert full and window.shape == (30, NUM_KEYPOINTS, 3)
+
+
+def test_nobody_in_view_ages_tracks_out_after_max_age() -> None:
+    t = tracker(max_age_s=1.0)
+    t.step(frame(person(0.5, 0.5)), 0.0)
+    # coasting: still there, not seen
+    assert [(tr.id, tr.seen) for tr in t.step(frame(), 0.5)] == [(1, False)]
+    assert [tr.id for tr in t.step(frame(), 1.0)] == [1]  # exactly max_age_s: kept
+    assert t.step(frame(), 1.01) == []
+    assert [tr.id for tr in t.step(frame(person(0.5, 0.5)), 1.1)] == [2]  # a new id after expiry
+
+
+def test_a_gap_shorter_than_max_age_keeps_the_id() -> None:
+    t = tracker(max_age_s=1.5)
+    t.step(frame(person(0.5, 0.5)), 0.0)
+    t.step(frame(), 0.5)
+    assert [(tr.id, tr.seen) for tr in t.step(frame(person(0.52, 0.5)), 1.0)] == [(1, True)]
+
+
+def test_two_people_keep_their_ids_when_listed_in_the_other_order() -> None:
+    t = tracker()
+    a, b = person(0.2, 0.5), person(0.8, 0.5)
+    t.step(frame(a, b), 0.0)
+    tracks = t.step(frame(person(0.81, 0.5), person(0.21, 0.5)), 1 / FPS)
+    by_id = {tr.id: tr.centre[0] for tr in tracks}
+    assert by_id[1] == pytest.approx(0.21) and by_id[2] == pytest.approx(0.81)
+
+
+def test_a_fall_continues_the_track_through_the_centroid_fallback() -> None:
+    # Standing (tall thin box) to lying (wide flat box) in one step: IoU ~0, centres 0.2 apart.
+    t = tracker(min_iou=0.3, max_distance=0.25)
+    t.step(frame(person(0.5, 0.5, height=0.6, width=0.1)), 0.0)
+    tracks = t.step(frame(person(0.5, 0.7, height=0.1, width=0.5)), 0.1)
+    assert [tr.id for tr in tracks] == [1]
+    t_iou_only = tracker(min_iou=0.3, max_distance=0.0)
+    t_iou_only.step(frame(person(0.5, 0.5, height=0.6, width=0.1)), 0.0)
+    split = t_iou_only.step(frame(person(0.5, 0.7, height=0.1, width=0.5)), 0.1)
+    assert [(tr.id, tr.seen) for tr in split] == [(1, False), (2, True)]  # IoU alone splits the fall
+
+
+def test_drop_is_fast_descent_in_body_lengths() -> None:
+    fast, slow = tracker(), tracker()
+    for i in range(46):  # 3 s at 15 fps
+        t = i / FPS
+        # fast: the centre falls 0.3 image heights (half a body length) between 1.0 s and 1.4 s
+        y_fast = 0.4 + 0.3 * np.clip((t - 1.0) / 0.4, 0, 1)
+        # slow: the same 0.3 over 3 s (lying down on purpose)
+        y_slow = 0.4 + 0.3 * t / 3.0
+        fast.step(frame(person(0.5, y_fast)), t)
+        slow.step(frame(person(0.5, y_slow)), t)
+    now = 45 / FPS
+    assert fast.tracks[0].drop(now, within_s=0.8, memory_s=3.0) == pytest.approx(0.5, abs=0.01)
+    assert slow.tracks[0].drop(now, within_s=0.8, memory_s=3.0) == pytest.approx(0.3 * 0.8 / 3 / 0.6, abs=0.01)
+    # the fast drop is forgotten once it is older than memory_s
+    assert fast.tracks[0].drop(now, within_s=0.8, memory_s=1.0) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_skeletons_without_keypoints_make_no_track() -> None:
+    empty_person = np.zeros((NUM_KEYPOINTS, 3), np.float32)
+    assert tracker().step(frame(empty_person), 0.0) == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ([0, 0, 1, 1], [0, 0, 1, 1], 1.0),  # identical
+        ([0, 0, 1, 1], [0.5, 0, 1.5, 1], 1 / 3),  # half overlap
+        ([0, 0, 1, 1], [2, 2, 3, 3], 0.0),  # apart
+        ([0, 0, 0, 0], [0, 0, 0, 0], 0.0),  # no area: no division by zero
+    ],
+)
+def test_iou(a: list[float], b: list[float], expected: float) -> None:
+    assert iou(np.array([a], float), np.array([b], float))[0, 0] == pytest.approx(expected)
