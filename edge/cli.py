@@ -15,6 +15,7 @@ from edge.config import ConfigError
 # name -> (module, one-line help). A static map: nothing is probed at import time.
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edge.commands.demo", "run the whole pipeline on the built-in example"),
+    "dataset": ("edge.commands.dataset", "build the training file from the shared data (dataset build)"),
     "export": ("edge.commands.export", "Keras model -> ONNX (native GRU), FP16 ONNX, TensorRT engine"),
 }
 

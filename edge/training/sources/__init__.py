@@ -1,0 +1,1 @@
+"""One module per kind of source: keypoint files (keypoints.py) and videos through pose (videos.py)."""
