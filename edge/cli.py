@@ -16,6 +16,8 @@ from edge.config import ConfigError
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edge.commands.demo", "run the whole pipeline on the built-in example"),
     "dataset": ("edge.commands.dataset", "build the training file from the shared data (dataset build)"),
+    "train": ("edge.commands.train", "train a classifier preset on the dataset file and evaluate it"),
+    "evaluate": ("edge.commands.evaluate", "evaluate a trained model on held-back clips (falls caught, false alarms)"),
     "export": ("edge.commands.export", "Keras model -> ONNX (native GRU), FP16 ONNX, TensorRT engine"),
 }
 

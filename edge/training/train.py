@@ -26,7 +26,7 @@ import numpy as np
 
 from edge.classes import CLASSES
 from edge.features import FeatureConfig
-from edge.training.evaluate import clip_report, per_source_f1, window_report
+from edge.training.evaluate import ALARM_THRESHOLD, clip_report, per_source_f1, window_report
 from edge.training.loss import class_weights_from_masks, partial_label_loss, set_accuracy
 from edge.training.presets import build_model, import_keras
 from edge.training.split import Split, split_windows
@@ -161,15 +161,20 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
 
 
-def evaluate_windows(windows: WindowSet, probs: np.ndarray) -> dict[str, Any]:
-    """All held-back metrics for windows and their probabilities: windows, per source, clips per source."""
-    fall_clips = windows.fall_clips()
-    is_fall = np.array([c in fall_clips for c in windows.clips], dtype=bool)
+def evaluate_windows(windows: WindowSet, probs: np.ndarray, threshold: float = ALARM_THRESHOLD) -> dict[str, Any]:
+    """All held-back metrics for windows and their probabilities (W, 5): windows, per source, clips per source.
+
+    threshold: the p(fall) alarm threshold of the clip decision rule (edge.training.evaluate.alarm_times).
+    """
     clips = {}
     for source in sorted(set(windows.sources.tolist())):
         rows = windows.sources == source
         clips[source] = clip_report(
-            windows.clips[rows], windows.end_s[rows], windows.fall_onset_s[rows], is_fall[rows], probs[rows]
+            windows.clips[rows],
+            windows.end_s[rows],
+            windows.fall_onset_s[rows],
+            windows.is_fall_clip[rows],
+            probs[rows],
         )
     return {
         "windows": window_report(windows.masks, probs),

@@ -1,22 +1,22 @@
 """The training file `fallwatch dataset build` writes, loaded for training, and its feature arrays.
 
-The file holds keypoint windows (not features), so every feature variant (edge.features.FeatureConfig:
+The file keeps the raw keypoint windows, so every feature variant (edge.features.FeatureConfig:
 joints, velocity, acceleration, unit bones) is computed from the same windows by the one feature function.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edge.classes import FALL, NUM_CLASSES
+from edge.classes import FALL, SIT, STAND, WALKING
 from edge.features import FeatureConfig, window_features
-from edge.skeleton import NUM_KEYPOINTS, flip_horizontal
+from edge.skeleton import flip_horizontal
+from edge.training.dataset_build import Windows, load_dataset
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class WindowSet:
     masks: bool (W, 5) allowed classes (edge.classes.CLASSES order).
     clips, sources, subjects: str (W,) clip id, source name, split key (edge.training.split).
     end_s: float (W,) the window's end time in seconds from its clip's start.
-    fall_onset_s: float (W,) the labelled fall onset of the window's clip; NaN for daily-activity clips.
+    fall_onset_s: float (W,) the fall onset of the window's clip (see _fall_onsets); NaN when unknown.
+    is_fall_clip: bool (W,) whether the window's clip holds a fall (the clip's kind is "fall").
     feature_config: the FeatureConfig the windows were cut with (rate_hz, window_frames).
     """
 
@@ -40,6 +41,7 @@ class WindowSet:
     subjects: np.ndarray
     end_s: np.ndarray
     fall_onset_s: np.ndarray
+    is_fall_clip: np.ndarray
     feature_config: FeatureConfig
 
     def __len__(self) -> int:
@@ -50,58 +52,52 @@ class WindowSet:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return WindowSet(**{k: v if k == "feature_config" else v[rows] for k, v in fields.items()})
 
-    def fall_clips(self) -> set[str]:
-        """Clip ids of clips that hold a fall: a labelled onset, or some window that allows fall."""
-        return set(np.unique(self.clips[self.masks[:, FALL] | np.isfinite(self.fall_onset_s)]).tolist())
-
 
 def load_windowset(path: Path) -> WindowSet:
-    """Load a dataset file written by `fallwatch dataset build`.
+    """Load a dataset file written by `fallwatch dataset build` (edge.training.dataset_build).
 
-    Raises FileNotFoundError for a missing file and ValueError naming the file and the key for a missing
-    or wrongly shaped array.
+    Raises FileNotFoundError for a missing file; DatasetError naming the file for one that is not a dataset.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"dataset file {path} not found (make it with `fallwatch dataset build`)")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    return windowset_from_arrays(arrays, str(path))
+    data = load_dataset(path)
+    return from_windows(data.windows, data.feature_config)
 
 
-def windowset_from_arrays(arrays: dict[str, Any], name: str) -> WindowSet:
-    """Build a WindowSet from the dataset file's arrays; `name` names the file in error messages."""
-
-    def need(key: str) -> np.ndarray:
-        if key not in arrays:
-            raise ValueError(f"{name}: key {key!r} missing (found {sorted(arrays)})")
-        return np.asarray(arrays[key])
-
-    keypoints = need("keypoints").astype(np.float32)
-    if keypoints.ndim != 4 or keypoints.shape[2:] != (NUM_KEYPOINTS, 3):
-        raise ValueError(f"{name}: keypoints must be (W, T, {NUM_KEYPOINTS}, 3), got {keypoints.shape}")
-    w = len(keypoints)
-    masks = need("masks").astype(bool)
-    if masks.shape != (w, NUM_CLASSES):
-        raise ValueError(f"{name}: masks must be ({w}, {NUM_CLASSES}), got {masks.shape}")
-    cfg = FeatureConfig.from_dict(json.loads(str(need("feature_config"))))
-    if keypoints.shape[1] != cfg.window_frames:
-        raise ValueError(f"{name}: windows have {keypoints.shape[1]} frames, feature_config {cfg.window_frames}")
-    per_window = {k: need(k) for k in ("aspect", "clips", "sources", "subjects", "end_s", "fall_onset_s")}
-    for key, value in per_window.items():
-        if value.shape != (w,):
-            raise ValueError(f"{name}: {key} must be ({w},), got {value.shape}")
+def from_windows(windows: Windows, cfg: FeatureConfig) -> WindowSet:
+    """A WindowSet from the dataset builder's Windows (in memory or loaded), deriving each clip's fall onset."""
+    kinds = windows.kind.astype(str)
+    clips = windows.clip_id.astype(str)
+    masks = windows.allowed.astype(bool)
+    end_s = windows.end_time.astype(np.float64)
     return WindowSet(
-        keypoints=keypoints,
-        aspect=per_window["aspect"].astype(np.float64),
+        keypoints=windows.keypoints.astype(np.float32),
+        aspect=windows.aspect.astype(np.float64),
         masks=masks,
-        clips=per_window["clips"].astype(str),
-        sources=per_window["sources"].astype(str),
-        subjects=per_window["subjects"].astype(str),
-        end_s=per_window["end_s"].astype(np.float64),
-        fall_onset_s=per_window["fall_onset_s"].astype(np.float64),
+        clips=clips,
+        sources=windows.source.astype(str),
+        subjects=windows.subject.astype(str),
+        end_s=end_s,
+        fall_onset_s=_fall_onsets(clips, kinds, masks, end_s),
+        is_fall_clip=kinds == "fall",
         feature_config=cfg,
     )
+
+
+def _fall_onsets(clips: np.ndarray, kinds: np.ndarray, masks: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """(W,) the fall onset of each window's clip, NaN for daily activities and for falls with no timing.
+
+    The dataset file has no onset field; it is the end time of the clip's first window whose label
+    allows fall and rules out the upright classes (stand, walking, sit): URFD's first "falling" frame,
+    GMDCSA24's "Falling" segment start, within one window stride (0.2 s by default) after the labelled onset.
+    """
+    onset = np.full(len(clips), np.nan)
+    falling = masks[:, FALL] & ~masks[:, [STAND, WALKING, SIT]].any(axis=1)
+    for clip in np.unique(clips[(kinds == "fall") & falling]):
+        rows = clips == clip
+        onset[rows] = end_s[rows & falling].min()
+    return onset
 
 
 def variant_config(base: FeatureConfig, **changes: Any) -> FeatureConfig:
