@@ -1,0 +1,204 @@
+"""Keras -> ONNX export: native GRU nodes, and the same probabilities as Keras on real windows.
+
+Windows come from the real UR Fall AlphaPose keypoints (../shared/data) through the project's own
+skeleton, window and feature functions. Models are the real presets with seeded random weights (parity
+needs no training); the output layer is scaled up so that probabilities spread and differences show,
+and a check makes sure the GRUs are neither dead (relu) nor saturated (tanh).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edge.cli import main as cli_main
+from edge.features import FeatureConfig, window_features
+from edge.skeleton import to_canonical
+from edge.windows import clip_windows
+
+keras = pytest.importorskip("keras", reason="export tests need TensorFlow/Keras: pip install 'fallwatch[train]'")
+ort = pytest.importorskip("onnxruntime", reason="export tests need onnxruntime: pip install 'fallwatch[cpu]'")
+onnx = pytest.importorskip("onnx", reason="export tests need onnx: pip install 'fallwatch[train]'")
+
+from edge.training.export import ExportError, fp16_path, keras_to_onnx, to_fp16  # noqa: E402
+from edge.training.presets import PRESET_SPECS, PRESETS, build_model  # noqa: E402
+
+# Keras warns when a bare array is passed to a model whose input has a name; harmless here.
+pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
+
+FEATURES = FeatureConfig()
+URFD_VIDEOS = ("fall-01", "fall-05", "fall-09", "fall-14", "fall-18", "fall-23", "fall-27", "fall-30")
+URFD_ASPECT = 640 / 480
+FP32_TOLERANCE = 1e-5
+FP16_TOLERANCE = 2e-3
+
+
+@pytest.fixture(scope="module")
+def real_windows(shared_data: Path) -> np.ndarray:
+    """Feature windows (W, T, F) from eight UR Fall AlphaPose sequences (standing, falling, lying)."""
+    rows: dict[str, list[list[str]]] = defaultdict(list)
+    with open(shared_data / "urfd_alphapose" / "pose_urfd_3classes.csv", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        for row in reader:
+            if row[0] in URFD_VIDEOS:
+                rows[row[0]].append(row)
+    windows = []
+    for video in URFD_VIDEOS:
+        times = np.array([int(r[1]) for r in rows[video]]) / 30.0
+        points = np.array([[float(v) for v in r[2:41]] for r in rows[video]], np.float32).reshape(-1, 13, 3)
+        clips, _ = clip_windows(times, to_canonical(points, "alphapose13"), FEATURES, stride_s=0.25)
+        windows += [window_features(w, URFD_ASPECT, FEATURES) for w in clips]
+    return np.stack(windows)
+
+
+def lively_model(preset: str, seed: int = 0) -> Any:
+    """A preset with seeded weights; the output layer x4 so that probabilities spread out."""
+    model = build_model(preset, FEATURES.window_frames, FEATURES.num_features, seed=seed)
+    out = model.get_layer("probs")
+    kernel, bias = out.get_weights()
+    out.set_weights([kernel * 4.0, bias])
+    return model
+
+
+def run_onnx(proto: Any, windows: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"windows": windows})[0]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_onnx_matches_keras_on_real_windows(preset: str, real_windows: np.ndarray) -> None:
+    model = lively_model(preset)
+    # The comparison only means something if the GRUs are working: not dead, not saturated, outputs vary.
+    hidden = np.asarray(keras.Model(model.inputs, model.get_layer("gru0").output)(real_windows))
+    assert (np.abs(hidden) > 1e-6).mean() > 0.5, "GRU mostly dead"
+    assert (np.abs(hidden) > 0.99).mean() < 0.5, "GRU mostly saturated"
+    expected = np.asarray(model(real_windows, training=False))
+    assert expected.std(axis=0).mean() > 0.02, "probabilities barely vary: parity would be vacuous"
+    proto = keras_to_onnx(model)
+
+    fp32 = run_onnx(proto, real_windows)
+    assert fp32.dtype == np.float32 and fp32.shape == expected.shape
+    assert np.abs(fp32 - expected).max() <= FP32_TOLERANCE
+    np.testing.assert_array_equal(fp32.argmax(axis=1), expected.argmax(axis=1))
+
+    fp16 = run_onnx(to_fp16(proto), real_windows)
+    assert fp16.dtype == np.float32
+    assert np.abs(fp16 - expected).max() <= FP16_TOLERANCE
+    np.testing.assert_array_equal(fp16.argmax(axis=1), expected.argmax(axis=1))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_graph_has_native_gru_nodes_and_no_loop(preset: str) -> None:
+    spec = PRESET_SPECS[preset]
+    proto = keras_to_onnx(lively_model(preset))
+    ops = [node.op_type for node in proto.graph.node]
+    assert not {"Loop", "Scan", "If"} & set(ops)
+    grus = [node for node in proto.graph.node if node.op_type == "GRU"]
+    assert len(grus) == len(spec.grus)
+    for node, gru in zip(grus, spec.grus, strict=True):
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        assert attrs["linear_before_reset"] == 1
+        assert attrs["hidden_size"] == gru.units
+        assert attrs["activations"] == [b"Sigmoid", gru.activation.capitalize().encode()]
+    assert ops[-2] == "Softmax"
+    batch = proto.graph.input[0].type.tensor_type.shape.dim[0]
+    assert batch.dim_param and not batch.dim_value  # a dynamic batch dimension
+
+
+def test_sequence_output_and_sequence_dense_match_keras(real_windows: np.ndarray) -> None:
+    """A GRU that returns sequences feeding Dense layers directly (the MatMul path, transposed back)."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((FEATURES.window_frames, FEATURES.num_features))
+    x = keras.layers.GRU(12, return_sequences=True, use_bias=False)(inputs)
+    x = keras.layers.Dense(7, activation="tanh")(x)
+    x = keras.layers.Activation("softmax")(x)
+    model = keras.Model(inputs, x)
+    windows = real_windows[:5]
+    got = run_onnx(keras_to_onnx(model), windows)
+    assert got.shape == (5, FEATURES.window_frames, 7)
+    assert np.abs(got - np.asarray(model(windows))).max() <= FP32_TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        (lambda: keras.layers.GRU(4, go_backwards=True), "go_backwards"),  # would run time backwards
+        (lambda: keras.layers.GRU(4, reset_after=False), "reset_after=False"),  # other gate formula
+        (lambda: keras.layers.GRU(4, activation="elu"), "activation"),  # no matching ONNX GRU activation
+        (lambda: keras.layers.LSTM(4), "LSTM is not supported"),  # another layer type
+    ],
+)
+def test_unsupported_models_are_refused_by_name(layer: Any, message: str) -> None:
+    inputs = keras.Input((6, 3))
+    model = keras.Model(inputs, keras.layers.Dense(5, activation="softmax")(layer()(inputs)))
+    with pytest.raises(ExportError, match=message):
+        keras_to_onnx(model)
+
+
+def test_export_command_writes_onnx_fp16_and_features(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "trained"
+    src.mkdir()
+    model = lively_model("gru8-dense")
+    model.save(src / "fallwatch.keras")
+    (src / "features.json").write_text(json.dumps(FEATURES.to_dict()))
+    out = tmp_path / "models" / "fallwatch.onnx"
+
+    assert cli_main(["export", str(src / "fallwatch.keras"), "-o", str(out), "--fp16"]) == 0
+    assert "1 GRU node" in capsys.readouterr().out
+    assert (
+        onnx.load(out).graph.node
+        and onnx.load(fp16_path(out)).graph.initializer[0].data_type == onnx.TensorProto.FLOAT16
+    )
+    assert FeatureConfig.from_dict(json.loads((out.parent / "features.json").read_text())) == FEATURES
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fallwatch.fp16.onnx", "fallwatch.onnx", "features.json"]
+
+    assert cli_main(["export", str(tmp_path / "missing.keras")]) == 2
+    assert "no such model" in capsys.readouterr().err
+
+
+HAVE_TENSORRT = importlib.util.find_spec("tensorrt") is not None and importlib.util.find_spec("torch") is not None
+
+
+def _cuda() -> bool:
+    if not HAVE_TENSORRT:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+@pytest.mark.skipif(
+    not _cuda(), reason="needs TensorRT, torch and a CUDA GPU (a Jetson, or pip tensorrt on an NVIDIA PC)"
+)
+def test_tensorrt_fp16_engine_matches_keras_and_refuses_a_stale_engine(
+    tmp_path: Path, real_windows: np.ndarray
+) -> None:
+    from edge.classifier.tensorrt import EngineMismatchError, TensorRTBackend, build_engine, record_path
+    from edge.training.export import save_onnx
+
+    model = lively_model("gru8-dense")
+    onnx_path = save_onnx(keras_to_onnx(model), tmp_path / "m.onnx")
+    engine = tmp_path / "m.engine"
+    record = build_engine(onnx_path, engine, max_batch=8)
+    assert record["precision"] == "fp16" and record_path(engine).is_file()
+
+    backend = TensorRTBackend(engine, onnx_path, max_batch=8, rebuild=False)
+    expected = np.asarray(model(real_windows, training=False))
+    got = backend.run(np.ascontiguousarray(real_windows))  # more windows than max_batch: several calls
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= FP16_TOLERANCE
+    np.testing.assert_array_equal(got.argmax(axis=1), expected.argmax(axis=1))
+
+    stale = json.loads(record_path(engine).read_text())
+    stale["tensorrt"] = "0.0.0"
+    record_path(engine).write_text(json.dumps(stale))
+    with pytest.raises(EngineMismatchError, match="tensorrt"):
+        TensorRTBackend(engine, onnx_path, max_batch=8, rebuild=False)
