@@ -8,8 +8,9 @@
     source.close()
 
 URIs follow jetson-inference: a file path (or file://path), /dev/videoN or an index "0", rtsp://,
-http:// (MJPEG), csi://0 and v4l2:///dev/videoN. backend "auto" picks jetson-utils for csi:// and
-v4l2:// and OpenCV for everything else; "opencv" or "jetson" forces one.
+http:// (MJPEG), csi://0 and v4l2:///dev/videoN; and a keypoint trace (.npz, edge/pose/recorded.py),
+replayed as blank frames at its times. backend "auto" picks jetson-utils for csi:// and v4l2:// and OpenCV for everything else;
+"opencv" or "jetson" forces one (a .npz trace is always replayed).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = ["Frame", "FrameSource", "ResilientSource", "SourceError", "SourceStat
 BACKENDS: dict[str, tuple[str, str]] = {
     "opencv": ("edge.sources.opencv", "OpenCVSource"),
     "jetson": ("edge.sources.jetson", "JetsonSource"),
+    "replay": ("edge.sources.replay", "TraceReplaySource"),
 }
 LIVE_SCHEMES = ("rtsp", "rtsps", "rtp", "rtpmp2ts", "udp", "http", "https", "webrtc", "csi", "v4l2")
 JETSON_ONLY_SCHEMES = ("csi", "webrtc", "rtp", "rtpmp2ts")
@@ -43,7 +45,8 @@ def is_live(uri: str) -> bool:
 
 
 def choose_backend(uri: str, backend: str) -> str:
-    """The backend for a URI: the configured one, or for "auto" jetson for csi:// and v4l2://, else opencv.
+    """The backend for a URI: "replay" for a .npz trace; the configured one; or for "auto" jetson for
+    csi:// and v4l2://, else opencv.
 
     Raises SourceError when the URI has an unknown scheme or needs jetson-utils but opencv is forced.
     """
@@ -52,6 +55,8 @@ def choose_backend(uri: str, backend: str) -> str:
         raise SourceError(
             f"{uri}: unknown source scheme {scheme}://; expected a file, /dev/videoN, rtsp://, csi://0 ..."
         )
+    if scheme in ("", "file") and uri.lower().endswith(".npz"):
+        return "replay"
     if backend == "auto":
         return "jetson" if scheme in ("csi", "v4l2", *JETSON_ONLY_SCHEMES) else "opencv"
     if backend == "opencv" and scheme in JETSON_ONLY_SCHEMES:
@@ -70,8 +75,8 @@ def create_source(cfg: SourceConfig) -> ResilientSource:
         raise SourceError("source.uri is empty: give a file, /dev/videoN, rtsp://... or csi://0")
     backend = choose_backend(uri, cfg.backend)
     live = is_live(uri)
-    if not live and backend == "opencv" and not Path(uri.removeprefix("file://")).is_file():
-        raise SourceError(f"{uri.removeprefix('file://')}: no such video file")
+    if not live and backend != "jetson" and not Path(uri.removeprefix("file://")).is_file():
+        raise SourceError(f"{uri.removeprefix('file://')}: no such file")
     module, name = BACKENDS[backend]
     cls = getattr(importlib.import_module(module), name)
     return ResilientSource(
