@@ -15,6 +15,7 @@ from edge.config import ConfigError
 # name -> (module, one-line help). A static map: nothing is probed at import time.
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("edge.commands.demo", "run the whole pipeline on the built-in example"),
+    "run": ("edge.commands.run", "run the detector on a camera, stream or file until it ends or a signal"),
     "dataset": ("edge.commands.dataset", "build the training file from the shared data (dataset build)"),
     "train": ("edge.commands.train", "train a classifier preset on the dataset file and evaluate it"),
     "evaluate": ("edge.commands.evaluate", "evaluate a trained model on held-back clips (falls caught, false alarms)"),

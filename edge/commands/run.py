@@ -1,0 +1,62 @@
+"""`fallwatch run`: the live pipeline on a camera, a stream or a file, until it ends or a signal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", help="a video file, /dev/videoN, rtsp://..., csi://0 (default: source.uri)")
+    parser.add_argument("--config", help="the TOML config file (default: built-in defaults)")
+    parser.add_argument("--headless", action="store_true", help="never open a window or display output")
+    parser.add_argument("--events", help="the events log, JSON lines (default: log.events)")
+    parser.add_argument("--output", help="annotated output: a file .mp4/.avi, window, display://0, rtsp://@:8554/live")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key, e.g. events.confirm_s=5",
+    )
+
+
+def overrides(args: argparse.Namespace) -> list[str]:
+    """The command line as config overrides (values quoted as TOML strings), --set last."""
+    out = []
+    for key, value in (("source.uri", args.source), ("output.uri", args.output), ("log.events", args.events)):
+        if value is not None:
+            out.append(f"{key}={_toml_string(value)}")
+    return out + list(args.set)
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+    from edge.output import OutputError
+    from edge.pipeline import build_pipeline
+    from edge.pose.recorded import TraceError
+    from edge.sources import SourceError
+
+    cfg = load_config(args.config, overrides(args))
+    logging.getLogger("edge").setLevel(cfg.log.level)
+    if args.headless and (cfg.output.uri == "window" or cfg.output.uri.startswith(("window://", "display://"))):
+        logger.info("--headless: not showing %s", cfg.output.uri)
+        cfg.output.uri = ""
+    try:
+        summary = build_pipeline(cfg).run()
+    except (SourceError, OutputError, TraceError) as exc:
+        print(f"fallwatch run: {exc}", file=sys.stderr)
+        return 2
+    print(summary.format())
+    if cfg.log.events:
+        print(f"events log: {cfg.log.events}")
+    if cfg.output.uri:
+        print(f"annotated output: {cfg.output.uri}")
+    return 0

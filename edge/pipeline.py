@@ -1,0 +1,355 @@
+"""The frame loop: source -> pose -> tracks -> windows/features -> classifier -> events -> alerts/log.
+
+    from edge.config import load_config
+    from edge.pipeline import build_pipeline
+
+    cfg = load_config("install/config.example.toml", ["source.uri=clip.mp4"])
+    pipeline = build_pipeline(cfg)       # builds nothing heavy yet; any stage may be passed in instead
+    summary = pipeline.run()             # start(), frames until the file ends or SIGINT/SIGTERM, stop()
+    print(summary.format())              # frames in/out, fps, ms per stage, events by kind
+    pipeline.events                      # every Event emitted, in order (also in cfg.log.events)
+
+Per frame, in this order: decode (source.read), pose, features (tracking, each seen track's window,
+window_features), classify (ONE batched call for every track with a full window), events (state
+machine, cancel button, events log, alerts), output (the annotated frame, EVERY frame: frames out
+== frames in, whatever the classifier says). A live source that drops out gives `source_lost` /
+`source_restored` events from edge.sources.ResilientSource and no crash; the systemd watchdog is
+pinged once per processed frame, so a stalled loop gets restarted.
+`start()` is a flat list of named steps and `stop()` undoes them in reverse (the alerts, and with
+them the GPIO pins, are released right after the output; the events log is closed last).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, Protocol
+
+import numpy as np
+
+from edge.classes import CLASSES
+from edge.classifier.base import Classifier
+from edge.config import Config
+from edge.events import Event, EventLog, FallEvents, Observation
+from edge.features import window_features
+from edge.output.base import FrameSink
+from edge.pose.base import PoseEstimator
+from edge.sources.base import Frame, FrameSource
+from edge.tracking import Tracker
+
+logger = logging.getLogger(__name__)
+
+STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "output")
+
+
+class Alerts(Protocol):
+    """What the pipeline needs from edge.alerts: act on an event, report the cancel button, close."""
+
+    def handle(self, event: Event) -> None: ...
+
+    def cancel_requested(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Summary:
+    """What one run did: frame counts, wall time, ms per stage (mean per frame), events by kind."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    seconds: float = 0.0
+    stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    events: Counter[str] = field(default_factory=Counter)
+    windows_classified: int = 0
+
+    @property
+    def fps(self) -> float:
+        return self.frames_in / self.seconds if self.seconds > 0 else 0.0
+
+    def ms_per_frame(self, stage: str) -> float:
+        return 1000 * self.stage_s[stage] / max(self.frames_in, 1)
+
+    def format(self) -> str:
+        """A few lines for a terminal: frames, fps, ms per stage, events."""
+        stages = "  ".join(f"{s} {self.ms_per_frame(s):.2f}" for s in STAGES)
+        events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
+        return (
+            f"frames in {self.frames_in}, out {self.frames_out}, {self.seconds:.1f} s, {self.fps:.1f} fps\n"
+            f"ms per frame: {stages}\n"
+            f"windows classified: {self.windows_classified}; events: {events}"
+        )
+
+
+class Pipeline:
+    """Runs the stages; every argument but cfg may be given (tests, the demo) or is built in start().
+
+    cfg: the validated Config. source, pose, classifier, sink, alerts: ready stage objects, or None
+    to build them from cfg (create_source, create_pose, create_classifier, create_output). events_path:
+    the events log ("" = none; None = cfg.log.events). watchdog: called with time.monotonic() after
+    each processed frame (edge.systemd.FrameWatchdog.frame_processed).
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        source: FrameSource | None = None,
+        pose: PoseEstimator | None = None,
+        classifier: Classifier | None = None,
+        sink: FrameSink | None = None,
+        alerts: Alerts | None = None,
+        events_path: str | None = None,
+        watchdog: Callable[[float], Any] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.source, self.pose, self.classifier, self.sink, self.alerts = source, pose, classifier, sink, alerts
+        self.events_path = cfg.log.events if events_path is None else events_path
+        self.watchdog = watchdog
+        self.events: list[Event] = []
+        self.summary = Summary()
+        self.tracker = Tracker(cfg.tracking, cfg.features, history_s=cfg.events.motion_memory_s + 1.0)
+        self.fall_events = FallEvents(cfg.events)
+        self.log: EventLog | None = None
+        self._stop = threading.Event()
+        self._old_handlers: dict[int, Any] = {}
+        self._notifier: Any = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Open every stage; a bad file, model or output path fails here, before the first frame."""
+        self._open_events_log()
+        self._open_source()
+        self._open_classifier()
+        self._open_pose()
+        self._open_alerts()
+        self._open_output()
+        self._install_signal_handlers()
+        self._open_watchdog()
+
+    def stop(self) -> None:
+        """Undo start() in reverse; each step runs even if an earlier one failed."""
+        for step in (
+            self._close_watchdog,
+            self._restore_signal_handlers,
+            self._close_output,
+            self._close_alerts,
+            self._close_pose,
+            self._close_source,
+            self._close_events_log,
+        ):
+            try:
+                step()
+            except Exception:  # stopping must go on; the failure is logged
+                logger.exception("pipeline stop: %s failed", step.__name__)
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish after the current frame (signal handlers call this)."""
+        self._stop.set()
+
+    def _open_events_log(self) -> None:
+        if self.events_path:
+            self.log = EventLog(self.events_path)
+
+    def _open_classifier(self) -> None:
+        if self.classifier is None:
+            from edge.classifier import create_classifier
+
+            self.classifier = create_classifier(self.cfg.classifier, self.cfg.features)
+
+    def _open_pose(self) -> None:
+        if self.pose is None:
+            from edge.pose import create_pose
+
+            self.pose = create_pose(self.cfg.pose)
+
+    def _open_alerts(self) -> None:
+        """Alerts are passed in by the caller (edge.alerts); without them events go to the log only."""
+
+    def _open_source(self) -> None:
+        if self.source is None:
+            from edge.sources import create_source
+
+            self.source = create_source(self.cfg.source)
+
+    def _open_output(self) -> None:
+        if self.sink is None:
+            from edge.output import create_output
+
+            fps = getattr(self.source, "fps", None) or 30.0
+            self.sink = create_output(self.cfg.output.uri, fps=fps)
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        logger.info("signal %s: stopping after this frame", signal.Signals(signum).name)
+        self.request_stop()
+
+    def _restore_signal_handlers(self) -> None:
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler)
+        self._old_handlers.clear()
+
+    def _open_watchdog(self) -> None:
+        """Under systemd: READY=1 now, WATCHDOG=1 per processed frame (edge.systemd); else nothing."""
+        from edge.systemd import FrameWatchdog, Notifier
+
+        self._notifier = Notifier()
+        if self.watchdog is None:
+            self.watchdog = FrameWatchdog.from_env(self._notifier, started=time.monotonic()).frame_processed
+        self._notifier.ready(f"watching {self.cfg.source.uri}")
+
+    def _close_watchdog(self) -> None:
+        if self._notifier is not None:
+            self._notifier.stopping()
+
+    def _close_output(self) -> None:
+        if self.sink is not None:
+            self.summary.frames_out = self.sink.frames_written
+            self.sink.close()
+
+    def _close_source(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+    def _close_alerts(self) -> None:
+        if self.alerts is not None:
+            self.alerts.close()  # releases the GPIO pins
+
+    def _close_pose(self) -> None:
+        if self.pose is not None:
+            self.pose.close()
+
+    def _close_events_log(self) -> None:
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> Summary:
+        """start(), process frames until the source finishes or a stop is requested, stop(); the summary."""
+        began = time.perf_counter()
+        try:
+            self.start()  # a stage that fails to open: the ones already open are closed again
+            while not self._stop.is_set():
+                if not self.step():
+                    break
+        finally:
+            self.summary.seconds = time.perf_counter() - began
+            self.stop()
+        return self.summary
+
+    def step(self) -> bool:
+        """Read and process one frame; False once the source has finished."""
+        assert self.source is not None and self.pose is not None and self.sink is not None, "call start() first"
+        clock = time.perf_counter
+        t0 = clock()
+        # decode: the next frame (None on a timeout or while a live source is down)
+        frame = self.source.read()
+        self.summary.stage_s["decode"] += clock() - t0
+        pop_status = getattr(self.source, "pop_status", None)
+        for status in pop_status() if pop_status is not None else []:
+            self._emit([Event(status.kind, status.video_time)])
+        if frame is None:
+            return not self.source.finished
+        self.process(frame)
+        return True
+
+    def process(self, frame: Frame) -> list[Event]:
+        """Pose, tracks, classifier, events and output for one frame; the events it raised."""
+        assert self.pose is not None and self.classifier is not None and self.sink is not None
+        clock = time.perf_counter
+        stage = self.summary.stage_s
+        self.summary.frames_in += 1
+        t = frame.video_time
+        # pose: canonical skeletons of everyone in view
+        t0 = clock()
+        skeletons = self.pose.estimate(frame)
+        t1 = clock()
+        # features: tracks, each seen track's window, its features (one row per full window)
+        tracks = self.tracker.step(skeletons, t)
+        ready, rows = [], []
+        for track in tracks:
+            if track.seen:
+                window, full = track.window.window(t)
+                if full:
+                    ready.append(track)
+                    rows.append(window_features(window, skeletons.aspect, self.cfg.features))
+        t2 = clock()
+        # classify: one batched call for all tracks with a full window
+        probs = self.classifier.predict(np.stack(rows)) if rows else np.zeros((0, len(CLASSES)), np.float32)
+        self.summary.windows_classified += len(rows)
+        t3 = clock()
+        # events: state machine, cancel button, log and alerts
+        by_id = {track.id: p for track, p in zip(ready, probs, strict=True)}
+        cfg = self.cfg.events
+        observations = [
+            Observation(tr.id, by_id.get(tr.id), tr.centre, tr.drop(t, cfg.drop_within_s, cfg.motion_memory_s))
+            for tr in tracks
+            if tr.seen
+        ]
+        events = self.fall_events.step(t, observations)
+        if self.alerts is not None and self.alerts.cancel_requested():
+            events += self.fall_events.cancel(t)
+        self._emit(events)
+        t4 = clock()
+        # output: every frame, annotated with what is known now (never waits for a decision)
+        self.sink.write(self._annotate(frame, tracks, by_id))
+        t5 = clock()
+        stage["pose"] += t1 - t0
+        stage["features"] += t2 - t1
+        stage["classify"] += t3 - t2
+        stage["events"] += t4 - t3
+        stage["output"] += t5 - t4
+        if self.watchdog is not None:
+            self.watchdog(time.monotonic())
+        return events
+
+    def _emit(self, events: list[Event]) -> None:
+        for event in events:
+            logger.info("%s at %.2f s (track %s)", event.event, event.video_time, event.track_id)
+            self.events.append(event)
+            self.summary.events[event.event] += 1
+            if self.log is not None:
+                self.log.write(event)
+            if self.alerts is not None:
+                self.alerts.handle(event)
+
+    def _annotate(self, frame: Frame, tracks: list[Any], probs: dict[int, np.ndarray]) -> np.ndarray:
+        from edge.output.annotate import PersonAnnotation, draw_annotations
+
+        states = self.fall_events.states()
+        people = []
+        for track in tracks:
+            if not track.seen:
+                continue
+            p = probs.get(track.id)
+            best = int(np.argmax(p)) if p is not None else -1
+            people.append(
+                PersonAnnotation(
+                    track.keypoints,
+                    track.id,
+                    CLASSES[best] if best >= 0 else "",
+                    float(p[best]) if p is not None else 0.0,
+                    states.get(track.id, "ok"),
+                )
+            )
+        status = "source lost" if getattr(self.source, "lost", False) else ""
+        return draw_annotations(frame.image, people, status)
+
+
+def build_pipeline(cfg: Config, **stages: Any) -> Pipeline:
+    """A Pipeline for cfg; keyword arguments pass ready stages (see Pipeline). Nothing opens until run()."""
+    return Pipeline(cfg, **stages)
+
+
+__all__ = ["STAGES", "Alerts", "Pipeline", "Summary", "build_pipeline"]
