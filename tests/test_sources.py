@@ -286,3 +286,16 @@ def test_live_source_that_stalls_without_breaking_is_lost_and_reopened() -> None
         kinds += [s.kind for s in source.pop_status()]
     assert kinds == ["source_lost"]
     assert len(world["opens"]) >= 2  # type: ignore[arg-type]
+
+
+def test_a_camera_that_is_not_there_is_retried_and_reported_lost() -> None:
+    """/dev/video99 does not exist: the service keeps retrying instead of crashing, and says so."""
+    cfg = SourceConfig(uri="/dev/video99", lost_after_s=0.2, reopen_backoff_s=0.05, reopen_backoff_max_s=0.1)
+    source = create_source(cfg)
+    kinds: list[str] = []
+    deadline = time.monotonic() + 10
+    while "source_lost" not in kinds and time.monotonic() < deadline:
+        assert source.read() is None
+        kinds += [s.kind for s in source.pop_status()]
+    source.close()
+    assert kinds == ["source_lost"] and source.lost and not source.finished

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,6 +80,14 @@ def test_from_trt_pose_with_nobody() -> None:
 )
 def test_input_size_from_trt_pose_file_names(name: str, size: int) -> None:
     assert input_size(f"/var/lib/fallwatch/models/{name}") == size
+
+
+def test_input_size_from_the_conversion_record(tmp_path: Path) -> None:
+    model = tmp_path / "resnet18_baseline_att_224x224_A_epoch_249_trt.pth"
+    Path(f"{model}.json").write_text('{"input": [1, 3, 256, 256], "precision": "fp16"}')
+    assert input_size(str(model)) == 256  # the record wins over the name
+    Path(f"{model}.json").write_text("not json")
+    assert input_size(str(model)) == 224
 
 
 def test_preprocess_is_rgb_imagenet_normalised_for_colour_and_grey() -> None:

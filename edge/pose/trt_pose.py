@@ -1,7 +1,7 @@
 """trt_pose on a Jetson: several people per frame from a TensorRT-converted resnet18 (224) or densenet121 (256).
 
 The model file is a torch2trt `TRTModule` state dict (trt_pose's `..._trt.pth`, converted on the
-device by install/jetson-setup.sh); the topology comes from trt_pose's human_pose.json. Each frame is
+device by install/trt_pose_convert.py, which jetson-setup.sh runs); the topology comes from trt_pose's human_pose.json. Each frame is
 resized to the model's square input, converted to RGB, normalised with ImageNet mean/std and run on
 the GPU; `ParseObjects` turns the part (cmap) and affinity (paf) maps into people, whose (y, x)
 peaks `Skeletons.from_trt_pose` swaps into the canonical skeleton. trt_pose has no per-keypoint
@@ -31,7 +31,15 @@ INSTALL = "install/jetson-setup.sh builds torch2trt and trt_pose on a Jetson (Je
 
 
 def input_size(model_path: str) -> int:
-    """The model's square input side from trt_pose's file naming (`..._224x224_...`, `..._256x256_...`); 224 if absent."""
+    """The model's square input side: from the conversion record `<model>.json` (install/trt_pose_convert.py
+    writes "input": [1, 3, S, S]), else trt_pose's file naming (`..._224x224_...`, `..._256x256_...`), else 224.
+    """
+    record = Path(model_path + ".json")
+    if record.is_file():
+        try:
+            return int(json.loads(record.read_text(encoding="utf-8"))["input"][-1])
+        except (ValueError, KeyError, IndexError, TypeError):
+            pass  # an unreadable record: fall back to the name, as for models converted by hand
     match = re.search(r"_(\d{3})x(\d{3})_", Path(model_path).name)
     return int(match.group(1)) if match else 224
 
