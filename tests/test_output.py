@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edge.config import SourceConfig
-from edge.output import NullSink, OutputError, PersonAnnotation, create_output, draw_annotations
-from edge.output.annotate import STATE_COLOURS
+from edge.output import NullSink, OutputError, create_output
+from edge.output.annotate import STATE_COLOURS, PersonAnnotation, draw_annotations
 from edge.skeleton import INDEX
 from edge.sources import create_source
 

@@ -1,5 +1,7 @@
 """Annotated output: draw what the pipeline sees and send every frame to a file, a window or a stream.
 
+    from edge.output.annotate import PersonAnnotation, draw_annotations   # cv2: imported on use
+
     with create_output(cfg.output.uri, fps=source.fps or 30, size=None) as sink:
         for frame, people in ...:
             sink.write(draw_annotations(frame.image, people))   # every frame, whatever the classifier says
@@ -13,10 +15,9 @@ from __future__ import annotations
 
 import importlib
 
-from edge.output.annotate import PersonAnnotation, draw_annotations
 from edge.output.base import FrameSink, NullSink, OutputError
 
-__all__ = ["FrameSink", "NullSink", "OutputError", "PersonAnnotation", "create_output", "draw_annotations"]
+__all__ = ["FrameSink", "NullSink", "OutputError", "create_output"]
 
 JETSON_SCHEMES = ("display", "rtsp", "rtp", "webrtc", "rtmp")
 

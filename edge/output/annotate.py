@@ -14,7 +14,6 @@ STATE_COLOURS: dict[str, tuple[int, int, int]] = {
     "ok": (0, 200, 0),
     "suspected": (0, 200, 255),
     "alert": (0, 0, 255),
-    "recovered": (255, 160, 0),
 }
 GREY = (160, 160, 160)
 
@@ -26,7 +25,8 @@ class PersonAnnotation:
     keypoints: float (18, 3) canonical skeleton, x and y in [0, 1]; confidence 0 = not drawn.
     track_id: the tracker's id.
     label: the top class ("" before the window is full); prob its probability in [0, 1].
-    state: the event state of the track ("ok", "suspected", "alert", ...), which picks the colour.
+    state: the track's event state (edge.events.FallEvents.states(): "ok", "suspected", "alert"), which
+        picks the colour (grey for any other).
     """
 
     keypoints: np.ndarray
