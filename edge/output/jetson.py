@@ -1,7 +1,8 @@
 """Annotated frames to jetson-utils `videoOutput`: display://0, rtsp://@:8554/live, webrtc://, file.mp4.
 
-Written against the jetson-utils Python API (videoOutput(uri), Render(cudaImage), cudaFromNumpy);
-it cannot run off a Jetson, so no test here exercises it.
+Written against the jetson-utils Python bindings (videoOutput(uri), Render(cudaImage), Close,
+cudaFromNumpy); it cannot run off a Jetson, so no test here exercises it. Older jetson-utils releases
+silently fall back to a null output when the URI cannot open; check the log on the device.
 """
 
 from __future__ import annotations

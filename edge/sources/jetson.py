@@ -1,7 +1,9 @@
 """jetson-utils `videoSource` frames: csi://0, v4l2:///dev/video0, rtsp://, file:// (Jetson only).
 
-Written against the jetson-utils Python API (videoSource(uri, options), Capture(format, timeout),
-IsStreaming, cudaToNumpy); it cannot run off a Jetson, so no test here exercises it. Frames come
+Written against the jetson-utils Python bindings (python/bindings/PyVideo.cpp): videoSource(uri,
+argv=[...]), Capture(format, timeout) -> cudaImage, None on a timeout, and a bare Exception at the end
+of a stream or on a capture error; IsStreaming(); cudaToNumpy. It cannot run off a Jetson, so no
+test here exercises it. Frames come
 back as BGR numpy arrays, stamped like OpenCVSource: file time from the frame count and the
 stream's frame rate, monotonic time since opening for live sources.
 """
@@ -38,9 +40,10 @@ class JetsonSource(FrameSource):
             ) from None
         self._to_numpy = cudaToNumpy
         self._sync = cudaDeviceSynchronize
-        options = {"width": width, "height": height} if width and height else {}
+        # argv, not options=: every jetson-utils version takes argv; `options` came later.
+        argv = [f"--input-width={width}", f"--input-height={height}"] if width and height else []
         try:
-            self._src = videoSource(uri, options=options)
+            self._src = videoSource(uri, argv=argv)
         except Exception as exc:  # jetson-utils raises a bare Exception when the stream cannot open
             raise SourceError(f"{uri}: cannot open the source ({exc})") from None
         self.live = live
@@ -55,8 +58,12 @@ class JetsonSource(FrameSource):
         """The next frame as BGR; None on a Capture timeout or at the end of the stream (`finished`)."""
         import cv2
 
-        image = self._src.Capture(format="rgb8", timeout=CAPTURE_TIMEOUT_MS)
-        if image is None:
+        try:
+            image = self._src.Capture(format="rgb8", timeout=CAPTURE_TIMEOUT_MS)
+        except Exception:  # jetson-utils' bare Exception: end of stream or a capture error
+            self._finished = True
+            return None
+        if image is None:  # a timeout
             self._finished = not self._src.IsStreaming()
             return None
         self._sync()
