@@ -20,10 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("edge.commands.train", "train a classifier preset on the dataset file and evaluate it"),
     "evaluate": ("edge.commands.evaluate", "evaluate a trained model on held-back clips (falls caught, false alarms)"),
     "export": ("edge.commands.export", "Keras model -> ONNX (native GRU), FP16 ONNX, TensorRT engine"),
-    "doctor": (
-        "edge.commands.doctor",
-        "check an installation (JetPack, engines, camera, GPIO, channels) and say what to fix",
-    ),
+    "doctor": ("edge.commands.doctor", "health checks (JetPack, engines, camera, GPIO, channels) with fixes"),
 }
 
 
