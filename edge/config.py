@@ -148,7 +148,7 @@ class EventsConfig:
 
     fall_threshold: float = 0.6
     suspect_frames: int = 3
-    min_drop: float = 0.15
+    min_drop: float = 0.2
     drop_within_s: float = 0.8
     motion_memory_s: float = 3.0
     confirm_s: float = 10.0

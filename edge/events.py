@@ -73,7 +73,7 @@ class Event:
 #
 # Evidence per frame, for a track with a full window (a window that is not yet full never alarms):
 #   posture/classifier: P(fall) >= fall_threshold
-#   motion:             the body centre dropped >= min_drop body lengths within drop_within_s
+#   motion:             the hips dropped >= min_drop body lengths within drop_within_s
 #                       seconds, at some time in the last motion_memory_s seconds (Track.drop)
 #   place:              the body centre is outside every bed zone
 # All three for `suspect_frames` consecutive frames -> fall_suspected (LED).
@@ -84,7 +84,7 @@ class Event:
 # rule vetoes slow, deliberate lying down: lying down on purpose lowers the body over seconds, a
 # fall within a second. The drop is measured on the track's own history, not on the window, so a
 # fall that began before the window filled still counts for motion_memory_s; a fall out of a bed is
-# a short drop (bed height), which is why min_drop is small (0.15 body lengths).
+# a short drop (bed height), which is why min_drop is small (0.2 body lengths).
 #
 # After fall_suspected at time t0, per frame the person is "down" (P(fall) + P(lie) >=
 # down_threshold), "up" (< up_threshold) or unsure (between them, or no probabilities because the

@@ -19,7 +19,7 @@ Hysteresis (as norfair's `hit_counter_max` / `initialization_delay`):
 - a new track is created at once, but it cannot alarm until its window is full (window_frames /
   rate_hz seconds of real frames, see edge.windows), which is the initialisation delay.
 Every track owns an edge.windows.StreamWindow (the same windowing that training uses) and a short
-history of its body centre, from which `Track.drop()` measures how fast the body went down.
+history of its hip height, from which `Track.drop()` measures how fast the body went down.
 """
 
 from __future__ import annotations
@@ -64,17 +64,21 @@ class Track:
         return _centre(self.keypoints, self.box)
 
     def drop(self, now: float, within_s: float, memory_s: float) -> float:
-        """The largest fall of the body centre within `within_s` seconds, over the last `memory_s`.
+        """The largest fall of the hip midpoint within `within_s` seconds, over the last `memory_s`.
 
-        In body lengths (the median over the history of the box's longer side, in image heights),
-        so camera distance drops out. 0 when the centre only rose or stayed, or with < 2 samples.
-        A fall that began before the window filled still counts while it is within `memory_s`.
+        In body lengths: divided by the largest extent of the body (the box's longer side, in image
+        heights) over those seconds, which is the standing height when the person stood in them, so
+        camera distance drops out. Heights are median-filtered over 3 frames against keypoint
+        jitter, and only frames with both hips found count (the box centre jumps when limbs come
+        and go). 0 when the hips only rose or stayed, or with fewer than 3 such frames. A fall that
+        began before the window filled still counts while it is within `memory_s`.
         """
         rows = [h for h in self._history if h[0] >= now - memory_s]
-        if len(rows) < 2:
+        if len(rows) < 3:
             return 0.0
         times, ys, sizes = (np.array(c) for c in zip(*rows, strict=True))
-        size = float(np.median(sizes))
+        ys = np.median(np.stack([np.r_[ys[0], ys[:-1]], ys, np.r_[ys[1:], ys[-1]]]), axis=0)
+        size = float(sizes.max())
         if size <= 1e-3:
             return 0.0
         later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
@@ -85,8 +89,10 @@ class Track:
         self.keypoints, self.box, self.aspect = keypoints, box, aspect
         self.last_seen, self.seen = time, True
         self.window.push(time, keypoints)
-        width, height = (box[2] - box[0]) * aspect, box[3] - box[1]
-        self._history.append((time, _centre(keypoints, box)[1], float(max(width, height))))
+        hips = keypoints[[INDEX["left_hip"], INDEX["right_hip"]]]
+        if (hips[:, 2] >= MIN_CONFIDENCE).all():
+            width, height = (box[2] - box[0]) * aspect, box[3] - box[1]
+            self._history.append((time, float(hips[:, 1].mean()), float(max(width, height))))
         while self._history and self._history[0][0] < time - keep_s:
             self._history.popleft()
 
@@ -196,4 +202,3 @@ class Tracker:
             allowed[r, :] = False
             allowed[:, c] = False
         return pairs + _greedy(distance, allowed, descending=False)
-
