@@ -165,3 +165,24 @@ def test_dataset_and_streaming_windows_are_identical(fps: float) -> None:
     for i, window in streamed.items():
         np.testing.assert_array_equal(window, windows[i])
         np.testing.assert_array_equal(window_features(window, 4 / 3, CFG), window_features(windows[i], 4 / 3, CFG))
+
+
+def test_real_clip_gives_identical_windows_through_both_paths(shared_data) -> None:
+    """A real UR Fall clip (AlphaPose keypoints, with its frame gaps) through both window paths."""
+    from edge.training.datasets import load_clips
+
+    clips = load_clips(shared_data, ["urfd_alphapose"]).clips
+    clip = max(clips, key=lambda c: len(c.times))
+    windows, ends = clip_windows(clip.times, clip.keypoints, CFG, stride_s=0.2)
+    assert len(windows) > 5
+    stream = StreamWindow(CFG)
+    compared = 0
+    for t, frame in zip(clip.times, clip.keypoints, strict=True):
+        stream.push(t, frame)
+        for i in np.flatnonzero(ends == t):
+            window, full = stream.window(t)
+            assert full
+            live = window_features(window, clip.aspect, CFG)
+            np.testing.assert_array_equal(live, window_features(windows[i], clip.aspect, CFG))
+            compared += 1
+    assert compared == len(ends)
