@@ -38,6 +38,8 @@ class JetsonSource(FrameSource):
             raise SourceError(
                 f"{uri}: needs jetson-utils (a Jetson with JetPack; install/jetson-setup.sh builds it)"
             ) from None
+        if uri.isdigit():  # OpenCV's camera index; videoSource wants the device
+            uri = f"/dev/video{uri}"
         self._to_numpy = cudaToNumpy
         self._sync = cudaDeviceSynchronize
         # argv, not options=: every jetson-utils version takes argv; `options` came later.
