@@ -239,8 +239,9 @@ def check_gpio(cfg: Config) -> Check:
     if cfg.gpio.backend != "jetson":
         return Check("gpio", "SKIP", 'gpio.backend = "simulated": no pins used')
     fix = (
-        f"{SETUP} --steps user,udev, then reboot; in a container set JETSON_MODEL_NAME or mount "
-        "/proc/device-tree ('Could not determine Jetson model')"
+        f"{SETUP} --steps user,udev, then reboot. 'Could not determine Jetson model' (a container, or a board "
+        "Jetson.GPIO does not know, e.g. Orin Nano Super): JETSON_MODEL_NAME=JETSON_ORIN_NANO in "
+        "/etc/fallwatch/fallwatch.env, or mount /proc/device-tree in the container"
     )
     chips = sorted(Path("/dev").glob("gpiochip*"))
     if not chips:
