@@ -1,0 +1,97 @@
+"""The local alarm: buzzer and LED patterns per track, and the cancel button.
+
+Patterns (the loudest wins when several people are tracked):
+- fall suspected (pre-alarm): LED blinks at gpio.blink_hz, buzzer off;
+- fall alert: LED steady on and buzzer on;
+- idle (recovered, cancelled, or nobody in either state): both off.
+
+It touches only the pins: no network, no disk, so it fires first and never waits on either. A
+button press calls `on_press` (set by the hub) on the pins backend's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Literal
+
+from edge.alerts.gpio import GpioPins
+from edge.config import GpioConfig
+
+logger = logging.getLogger(__name__)
+
+Level = Literal["idle", "suspected", "alert"]
+_RANK = {"idle": 0, "suspected": 1, "alert": 2}
+
+
+class LocalAlarm:
+    """Buzzer + LED for all tracks. cfg: pins and blink rate. pins: a GpioPins backend (set up here).
+
+    on_press: called (no arguments) for each debounced cancel-button press.
+    """
+
+    def __init__(self, cfg: GpioConfig, pins: GpioPins, on_press: Callable[[], None] = lambda: None) -> None:
+        self.cfg = cfg
+        self.pins = pins
+        self.on_press = on_press
+        self.tracks: dict[int | None, Level] = {}
+        self._level: Level = "idle"
+        self._changed = threading.Condition()
+        self._stop = False
+        pins.setup([cfg.buzzer_pin, cfg.led_pin], cfg.cancel_pin, cfg.cancel_edge, cfg.debounce_ms, self._pressed)
+        self._blinker = threading.Thread(target=self._blink, name="fallwatch-led", daemon=True)
+        self._blinker.start()
+
+    def _pressed(self) -> None:
+        try:
+            self.on_press()
+        except Exception:
+            logger.exception("cancel-button handler failed")
+
+    @property
+    def level(self) -> Level:
+        return self._level
+
+    def set(self, track_id: int | None, level: Level) -> None:
+        """Put one track at `level` and drive the pins for the loudest track."""
+        with self._changed:
+            if level == "idle":
+                self.tracks.pop(track_id, None)
+            else:
+                self.tracks[track_id] = level
+            loudest: Level = max(self.tracks.values(), key=_RANK.__getitem__, default="idle")
+            if loudest == self._level:
+                return
+            self._level = loudest
+            self.pins.write(self.cfg.buzzer_pin, loudest == "alert")
+            self.pins.write(self.cfg.led_pin, loudest != "idle")
+            self._changed.notify_all()
+
+    def active_tracks(self) -> dict[int | None, Level]:
+        with self._changed:
+            return dict(self.tracks)
+
+    def _blink(self) -> None:
+        """While the level is "suspected", toggle the LED every half period."""
+        led_on = True
+        with self._changed:
+            while not self._stop:
+                if self._level != "suspected":
+                    led_on = True
+                    self._changed.wait()
+                    continue
+                self._changed.wait(0.5 / self.cfg.blink_hz)
+                if self._level == "suspected" and not self._stop:
+                    led_on = not led_on
+                    self.pins.write(self.cfg.led_pin, led_on)
+
+    def close(self) -> None:
+        """Silence everything and release the pins."""
+        with self._changed:
+            self._stop = True
+            self.tracks.clear()
+            self._level = "idle"
+            self._changed.notify_all()
+        self._blinker.join(timeout=2.0)
+        self.pins.close()

@@ -1,0 +1,169 @@
+"""GPIO pins for the local alarm: two outputs (buzzer, LED) and one button, behind one interface.
+
+- `JetsonPins`: Jetson.GPIO (RPi.GPIO's API), BOARD numbering, imported in the constructor because
+  Jetson.GPIO raises at import on any other machine. The button uses edge detection with the
+  configured debounce; pins are released on exit and on SIGTERM/SIGHUP.
+- `SimulatedPins`: the same interface on any machine; it records every output change with a
+  monotonic timestamp (`changes`) and `press()` plays the button, debounce included.
+
+`create_pins(cfg)` picks one from `gpio.backend`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import signal
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from edge.config import GpioConfig
+
+logger = logging.getLogger(__name__)
+
+
+class GpioPins(ABC):
+    """Output pins and one push button, numbered as on the 40-pin header (BOARD)."""
+
+    @abstractmethod
+    def setup(
+        self, outputs: Sequence[int], button: int, edge: str, debounce_ms: int, on_press: Callable[[], None]
+    ) -> None:
+        """Make `outputs` outputs (low) and call `on_press()` on each debounced `edge` ("falling" or
+        "rising") of `button`. on_press runs on the backend's thread: it must return quickly."""
+
+    @abstractmethod
+    def write(self, pin: int, on: bool) -> None:
+        """Drive output `pin` high (on) or low."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Drive every output low and release the pins; safe to call twice."""
+
+
+@dataclass(frozen=True)
+class PinChange:
+    """One output change seen by SimulatedPins: monotonic time (s), pin, new level."""
+
+    time: float
+    pin: int
+    on: bool
+
+
+class SimulatedPins(GpioPins):
+    """Pins that record instead of driving hardware (any machine; tests read `changes`)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.changes: list[PinChange] = []
+        self.levels: dict[int, bool] = {}
+        self.closed = False
+        self._on_press: Callable[[], None] | None = None
+        self._debounce_s = 0.0
+        self._last_press = float("-inf")
+        self._lock = threading.Lock()
+
+    def setup(
+        self, outputs: Sequence[int], button: int, edge: str, debounce_ms: int, on_press: Callable[[], None]
+    ) -> None:
+        self.levels = {pin: False for pin in outputs}
+        self._on_press = on_press
+        self._debounce_s = debounce_ms / 1000
+
+    def write(self, pin: int, on: bool) -> None:
+        with self._lock:
+            if pin not in self.levels:
+                raise ValueError(f"pin {pin} was not set up as an output")
+            if self.levels[pin] != on:
+                self.levels[pin] = on
+                self.changes.append(PinChange(self.clock(), pin, on))
+
+    def press(self) -> bool:
+        """Press the button once; False when the debounce swallowed it (too soon after the last)."""
+        now = self.clock()
+        if now - self._last_press < self._debounce_s or self._on_press is None:
+            return False
+        self._last_press = now
+        self._on_press()
+        return True
+
+    def close(self) -> None:
+        for pin in list(self.levels):
+            self.write(pin, False)
+        self.closed = True
+
+
+class JetsonPins(GpioPins):
+    """Jetson.GPIO pins. Raises RuntimeError naming the fix when Jetson.GPIO is missing or this is
+    not a Jetson (Jetson.GPIO checks /dev/gpiochip0 and the board model at import)."""
+
+    def __init__(self) -> None:
+        try:
+            from Jetson import GPIO as jetson_gpio  # noqa: N811 (the module is named like a constant)
+        except ImportError:
+            raise RuntimeError("gpio.backend = 'jetson' needs Jetson.GPIO: pip install 'fallwatch[jetson]'") from None
+        except Exception as exc:  # Jetson.GPIO raises RuntimeError/others off a Jetson
+            raise RuntimeError(
+                f"gpio.backend = 'jetson' but Jetson.GPIO cannot run here ({exc}); use gpio.backend = 'simulated'"
+            ) from None
+        self.gpio: Any = jetson_gpio
+        self.outputs: list[int] = []
+        self.button: int | None = None
+        self._closed = False
+        self._previous: dict[int, Any] = {}
+
+    def setup(
+        self, outputs: Sequence[int], button: int, edge: str, debounce_ms: int, on_press: Callable[[], None]
+    ) -> None:
+        gpio = self.gpio
+        gpio.setwarnings(False)
+        gpio.setmode(gpio.BOARD)
+        self.outputs = list(outputs)
+        gpio.setup(self.outputs, gpio.OUT, initial=gpio.LOW)
+        gpio.setup(button, gpio.IN)
+        self.button = button
+        gpio.add_event_detect(
+            button,
+            gpio.FALLING if edge == "falling" else gpio.RISING,
+            callback=lambda channel: on_press(),
+            bouncetime=debounce_ms or None,
+        )
+        atexit.register(self.close)
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGTERM, signal.SIGHUP):
+                self._previous[number] = signal.signal(number, self._on_signal)
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        """Release the pins, then do what the signal did before (default: exit with 128 + number)."""
+        self.close()
+        previous = self._previous.get(number)
+        if callable(previous):
+            previous(number, frame)
+        else:
+            raise SystemExit(128 + number)
+
+    def write(self, pin: int, on: bool) -> None:
+        self.gpio.output(pin, self.gpio.HIGH if on else self.gpio.LOW)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for pin in self.outputs:
+                self.gpio.output(pin, self.gpio.LOW)
+            if self.button is not None:
+                self.gpio.remove_event_detect(self.button)
+            self.gpio.cleanup()
+        except Exception:
+            logger.exception("releasing the GPIO pins failed")
+
+
+def create_pins(cfg: GpioConfig) -> GpioPins:
+    """The pins backend named by gpio.backend."""
+    return JetsonPins() if cfg.backend == "jetson" else SimulatedPins()

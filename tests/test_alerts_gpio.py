@@ -1,0 +1,222 @@
+"""The local alarm and the hub on the simulated pins: timelines for a fall, a cancel and a recovery;
+the Jetson backend against a stand-in Jetson.GPIO module (the hardware boundary)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from edge.alerts.alarm import LocalAlarm
+from edge.alerts.channels import WebhookChannel
+from edge.alerts.gpio import JetsonPins, SimulatedPins, create_pins
+from edge.alerts.hub import AlertHub
+from edge.alerts.notify import Notifier
+from edge.config import Config, GpioConfig, NotifyConfig
+from edge.events import Event
+
+GPIO = GpioConfig(blink_hz=20.0)  # fast blinking keeps the tests short
+BUZZER, LED = GPIO.buzzer_pin, GPIO.led_pin
+
+
+def _hub(notifier: Notifier | None = None) -> tuple[AlertHub, SimulatedPins]:
+    pins = SimulatedPins()
+    return AlertHub(LocalAlarm(GPIO, pins), notifier), pins
+
+
+def _changes(pins: SimulatedPins, pin: int, since: int = 0) -> list[bool]:
+    return [c.on for c in pins.changes[since:] if c.pin == pin]
+
+
+def _wait(condition: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def test_fall_timeline_blink_then_steady_with_buzzer_then_off_on_recovery():
+    hub, pins = _hub()
+    hub.handle(Event("fall_suspected", 1.0, 1))
+    _wait(lambda: len(_changes(pins, LED)) >= 5)  # on, off, on, off, on: blinking
+    assert _changes(pins, BUZZER) == []
+    blink = _changes(pins, LED)
+    assert blink[:5] == [True, False, True, False, True]
+    at_alert = len(pins.changes)
+    hub.handle(Event("fall_alert", 11.0, 1))
+    time.sleep(0.2)  # four blink periods: a steady LED does not change
+    assert pins.levels == {BUZZER: True, LED: True}
+    assert _changes(pins, LED, at_alert) in ([], [True])  # at most the switch back on, then steady
+    assert _changes(pins, BUZZER, at_alert) == [True]
+    hub.handle(Event("recovered", 20.0, 1))
+    assert pins.levels == {BUZZER: False, LED: False}
+    settled = len(pins.changes)
+    time.sleep(0.15)
+    assert len(pins.changes) == settled  # off stays off
+    hub.stop()
+    assert pins.closed
+
+
+def test_cancel_button_in_the_pre_alarm_stops_the_led_and_the_remote_alert(tmp_path):
+    cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"))
+    notifier = Notifier("Bedroom", cfg, [WebhookChannel("json://127.0.0.1:9/")])  # worker not started
+    cancelled: list[list[int | None]] = []
+    hub, pins = _hub(notifier)
+    hub.on_cancel = cancelled.append
+    hub.handle(Event("fall_suspected", 1.0, 4))
+    _wait(lambda: len(_changes(pins, LED)) >= 2)
+    assert pins.press()
+    assert pins.levels == {BUZZER: False, LED: False}
+    assert cancelled == [[4]]
+    # The state machine has not polled yet and its timer fires: the alert stays local-silent and unsent.
+    hub.handle(Event("fall_alert", 11.0, 4))
+    assert pins.levels == {BUZZER: False, LED: False}
+    assert _changes(pins, BUZZER) == []
+    assert notifier.outbox.counts() == {"pending": 0, "delivered": 0, "failed": 0}
+    assert hub.cancel_requested(4) is True
+    assert hub.cancel_requested(4) is False  # once
+    hub.handle(Event("cancelled", 11.5, 4))
+    assert notifier.outbox.counts()["pending"] == 0  # no all-clear for an alert never sent
+    # Another person's real alarm still goes out.
+    hub.handle(Event("fall_alert", 30.0, 5))
+    assert pins.levels == {BUZZER: True, LED: True}
+    assert notifier.outbox.counts()["pending"] == 1
+    hub.handle(Event("recovered", 40.0, 5))
+    assert notifier.outbox.counts()["pending"] == 2  # the all-clear follows the alert
+    hub.stop()
+
+
+def test_button_press_is_debounced_and_ignored_with_no_alarm():
+    hub, pins = _hub()
+    assert pins.press()  # nothing active: logged, nothing to cancel
+    assert hub.cancel_requested(None) is False
+    hub.handle(Event("fall_alert", 1.0, 2))
+    assert pins.press() is False  # inside the 50 ms debounce of the first press
+    assert pins.levels[BUZZER] is True
+    time.sleep(0.06)
+    assert pins.press()
+    assert pins.levels == {BUZZER: False, LED: False} and hub.cancel_requested(2)
+    hub.stop()
+
+
+def test_two_people_the_loudest_pattern_wins():
+    hub, pins = _hub()
+    hub.handle(Event("fall_alert", 1.0, 1))
+    hub.handle(Event("fall_suspected", 2.0, 2))
+    assert pins.levels == {BUZZER: True, LED: True}
+    hub.handle(Event("recovered", 3.0, 1))
+    assert pins.levels[BUZZER] is False  # person 2 is only suspected: blinking, no buzzer
+    _wait(lambda: _changes(pins, LED)[-2:] == [False, True])
+    hub.handle(Event("recovered", 4.0, 2))
+    assert pins.levels == {BUZZER: False, LED: False}
+    hub.stop()
+
+
+def test_local_alarm_does_not_wait_for_a_hanging_server(tmp_path):
+    """The server accepts the TCP connection and never answers: the pins are already on, and the
+    alert is safe in the outbox, while the sender is still stuck."""
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen()
+    cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"), timeout_s=30)
+    notifier = Notifier("Hall", cfg, [WebhookChannel(f"json://127.0.0.1:{hanging.getsockname()[1]}/", 30)])
+    hub, pins = _hub(notifier)
+    hub.start()
+    hub.handle(Event("fall_alert", 1.0, 1))
+    assert pins.levels == {BUZZER: True, LED: True}
+    connection, _ = hanging.accept()  # the sender is now blocked on us
+    assert notifier.outbox.counts()["pending"] == 1
+    connection.close()
+    hanging.close()
+    hub.stop()
+
+
+class _FakeJetsonGpio(types.ModuleType):
+    """Jetson.GPIO's functions as used by JetsonPins, recording calls (no hardware here)."""
+
+    BOARD, OUT, IN, LOW, HIGH, FALLING, RISING = "BOARD", "OUT", "IN", 0, 1, "FALLING", "RISING"
+
+    def __init__(self) -> None:
+        super().__init__("Jetson.GPIO")
+        self.calls: list[tuple] = []
+        self.callback = None
+
+    def setwarnings(self, flag: bool) -> None:
+        self.calls.append(("setwarnings", flag))
+
+    def setmode(self, mode: str) -> None:
+        self.calls.append(("setmode", mode))
+
+    def setup(self, channels: object, direction: str, initial: int | None = None) -> None:
+        self.calls.append(("setup", channels, direction, initial))
+
+    def add_event_detect(self, channel: int, edge: str, callback: object = None, bouncetime: int | None = None) -> None:
+        self.calls.append(("add_event_detect", channel, edge, bouncetime))
+        self.callback = callback
+
+    def output(self, channel: int, value: int) -> None:
+        self.calls.append(("output", channel, value))
+
+    def remove_event_detect(self, channel: int) -> None:
+        self.calls.append(("remove_event_detect", channel))
+
+    def cleanup(self) -> None:
+        self.calls.append(("cleanup",))
+
+
+def test_jetson_backend_drives_board_pins_and_releases_them_on_sigterm(monkeypatch):
+    fake = _FakeJetsonGpio()
+    package = types.ModuleType("Jetson")
+    package.GPIO = fake  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "Jetson", package)
+    monkeypatch.setitem(sys.modules, "Jetson.GPIO", fake)
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    try:
+        pins = create_pins(GpioConfig(backend="jetson", cancel_edge="falling", debounce_ms=80))
+        assert isinstance(pins, JetsonPins)
+        presses: list[int] = []
+        pins.setup([33, 31], 29, "falling", 80, lambda: presses.append(1))
+        assert fake.calls[:4] == [
+            ("setwarnings", False),
+            ("setmode", "BOARD"),
+            ("setup", [33, 31], "OUT", 0),
+            ("setup", 29, "IN", None),
+        ]
+        assert fake.calls[4] == ("add_event_detect", 29, "FALLING", 80)
+        fake.callback(29)  # Jetson.GPIO calls back with the channel number
+        assert presses == [1]
+        pins.write(33, True)
+        assert fake.calls[-1] == ("output", 33, 1)
+        with pytest.raises(SystemExit) as exit_info:
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+        assert exit_info.value.code == 128 + signal.SIGTERM
+        assert fake.calls[-4:] == [("output", 33, 0), ("output", 31, 0), ("remove_event_detect", 29), ("cleanup",)]
+        pins.close()  # twice is harmless
+        assert fake.calls.count(("cleanup",)) == 1
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGHUP, previous[1])
+
+
+def test_jetson_backend_missing_says_which_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "Jetson", None)
+    with pytest.raises(RuntimeError, match=r"fallwatch\[jetson\]"):
+        JetsonPins()
+
+
+def test_hub_from_config_with_the_defaults_is_local_only(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("FALLWATCH_NOTIFY_URLS", raising=False)
+    cfg = Config()
+    cfg.notify.outbox = str(tmp_path / "outbox.sqlite")
+    hub = AlertHub.from_config(cfg)
+    assert hub.notifier is None and hub.mqtt is None and isinstance(hub.alarm.pins, SimulatedPins)
+    hub.start()
+    hub.handle(Event("fall_alert", 1.0, 1))
+    assert hub.alarm.level == "alert"
+    hub.stop()
+    assert hub.alarm.pins.closed
