@@ -62,6 +62,10 @@ class SourceConfig:
             self.reopen_backoff_max_s,
             "must be >= source.reopen_backoff_s",
         )
+        check(bool(self.uri.strip()), "source.uri", self.uri, "must name a file, /dev/videoN, rtsp://... or csi://0")
+        for key in ("width", "height"):
+            check(getattr(self, key) >= 0, f"source.{key}", getattr(self, key), "must be >= 0 (0 = camera default)")
+        check((self.width == 0) == (self.height == 0), "source.width", self.width, "set width and height together")
 
 
 @dataclass
