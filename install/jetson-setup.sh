@@ -169,6 +169,9 @@ passwd_field() { awk -F: -v u="$1" -v f="$2" '$1 == u { print $f }' "$ROOT/etc/p
 group_exists() { grep -q "^$1:" "$ROOT/etc/group" 2>/dev/null; }
 in_group() { awk -F: -v g="$1" -v u="$2" '$1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) f = 1 } END { exit !f }' "$ROOT/etc/group" 2>/dev/null; }
 owner_ids() { printf '%s:%s' "$(passwd_field "$USER_NAME" 3)" "$(passwd_field "$USER_NAME" 4)"; }
+# The service runs as $USER_NAME: whatever a step writes under /var/lib/fallwatch must be its own (the
+# classifier rebuilds a stale engine there at start).
+own_state() { if [[ -n "$(passwd_field "$USER_NAME" 1)" && -d "$STATE" ]]; then chown -R "$(owner_ids)" "$STATE"; fi; }
 same_file() { [[ -f "$2" ]] && cmp -s "$1" "$2"; }
 py_ok() { [[ -x "$PY" ]] && "$PY" -c "$1" >/dev/null 2>&1; }
 clone_at() { # clone_at URL DIR COMMIT: a checkout of exactly COMMIT
@@ -334,6 +337,7 @@ do_trt_pose() {
 	pip_install tqdm pycocotools
 	(cd "$SRC/trt_pose" && "$VENV/bin/pip" install --no-build-isolation --no-input .)
 	install -D -m 0644 "$SRC/trt_pose/tasks/human_pose/human_pose.json" "$MODELS/human_pose.json"
+	own_state
 }
 undo_trt_pose() { rm -rf "$SRC/trt_pose" "$MODELS/human_pose.json"; }
 fix_trt_pose() { echo "trt_pose builds a C++ plugin against torch: check the compiler messages above"; }
@@ -383,6 +387,7 @@ do_models() {
 	for f in "$REPO"/models/*; do
 		if [[ -f "$f" ]]; then install -m 0644 "$f" "$MODELS/"; fi
 	done
+	own_state
 }
 undo_models() { :; } # $MODELS is data: removed with --purge
 fix_models() { echo "the repository must hold models/fallwatch.onnx"; }
@@ -426,6 +431,7 @@ do_weights() {
 	fi
 	chmod 0644 "$tmp"
 	mv "$tmp" "$file"
+	own_state
 }
 undo_weights() { :; } # data: removed with --purge
 fix_weights() { echo "see the message above; a pre-downloaded copy can be given with FALLWATCH_TRT_POSE_WEIGHTS=/path/to/$WEIGHTS_NAME"; }
@@ -442,6 +448,7 @@ sys.exit(0 if up_to_date('$MODELS/$WEIGHTS_NAME', '$ROOT$POSE_ENGINE_REL') else 
 do_pose_engine() {
 	"$PY" "$REPO/install/trt_pose_convert.py" --weights "$MODELS/$WEIGHTS_NAME" \
 		--topology "$MODELS/human_pose.json" --output "$ROOT$POSE_ENGINE_REL"
+	own_state
 }
 undo_pose_engine() { :; } # data: removed with --purge
 fix_pose_engine() { echo "the conversion needs the GPU, torch, torch2trt and trt_pose (earlier steps); check the messages above"; }
@@ -459,6 +466,7 @@ do_gru_engine() {
 	"$PY" -c "
 from edge.classifier.tensorrt import build_engine
 build_engine('$MODELS/fallwatch.onnx', '$MODELS/fallwatch.engine', max_batch=8, fp16=True)"
+	own_state
 }
 undo_gru_engine() { :; } # data: removed with --purge
 fix_gru_engine() { echo "the engine build needs the GPU and JetPack's TensorRT; check the TensorRT messages above"; }
@@ -527,7 +535,7 @@ do_service() {
 	if live; then
 		systemctl daemon-reload
 		systemctl enable fallwatch.service
-		chown -R "$(owner_ids)" "$STATE"
+		own_state
 		if ((changed)); then systemctl restart fallwatch.service; else systemctl start fallwatch.service; fi
 		log "  started; follow it with: journalctl -u fallwatch -f"
 	else
