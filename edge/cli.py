@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("edge.commands.evaluate", "evaluate a trained model on held-back clips (falls caught, false alarms)"),
     "export": ("edge.commands.export", "Keras model -> ONNX (native GRU), FP16 ONNX, TensorRT engine"),
     "doctor": ("edge.commands.doctor", "health checks (JetPack, engines, camera, GPIO, channels) with fixes"),
+    "notify-test": ("edge.commands.notify_test", "send a test message through every configured notification channel"),
 }
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from edge.alerts.channels import Channel, Message, create_channel
 from edge.alerts.outbox import Failure, Outbox, OutboxWorker
+from edge.alerts.redact import install_secret_filter
 from edge.config import Config, ConfigError, NotifyConfig
 from edge.events import Event
 from edge.skeleton import EDGES
@@ -201,13 +202,16 @@ class Notifier:
 def send_message(cfg: NotifyConfig, title: str, body: str) -> dict[str, bool]:
     """Send one plain message now to every configured channel (one try each, no outbox).
 
-    Returns {channel name (redacted URL): delivered}. Raises ConfigError for a URL no backend takes.
-    Used by `fallwatch notify-test` and `fallwatch train --notify`.
+    Returns {"#<n> <redacted URL>": delivered} in config order (numbered, since two URLs may redact
+    alike); {} when no channel is configured. Raises ConfigError for a URL no backend takes. The
+    URLs' secrets are hidden from the log handlers first. Used by `fallwatch notify-test` and
+    `fallwatch train --notify`.
     """
+    install_secret_filter(notify_urls(cfg))
     results = {}
-    for channel in create_channels(cfg):
-        result = channel.send(Message(key=f"message-{os.getpid()}-{id(channel)}", title=title, body=body))
+    for number, channel in enumerate(create_channels(cfg), start=1):
+        result = channel.send(Message(key=f"message-{os.getpid()}-{number}", title=title, body=body))
         if not result.ok:
             logger.warning("message to %s failed: %s", channel.name, result.detail)
-        results[channel.name] = result.ok
+        results[f"#{number} {channel.name}"] = result.ok
     return results

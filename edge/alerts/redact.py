@@ -83,9 +83,15 @@ class SecretFilter(logging.Filter):
         return True
 
 
-def install_secret_filter(secrets: Iterable[str]) -> SecretFilter:
-    """Attach a SecretFilter to every handler of the root logger (call after logging is set up)."""
-    scrubber = SecretFilter(secrets)
+def install_secret_filter(secrets: Iterable[str]) -> None:
+    """Hide `secrets` in everything the root logger's handlers emit (call after logging is set up).
+
+    Idempotent: a handler that already has a SecretFilter gets the new secrets added to it.
+    """
+    new = SecretFilter(secrets)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(scrubber)
-    return scrubber
+        existing = next((f for f in handler.filters if isinstance(f, SecretFilter)), None)
+        if existing is None:
+            handler.addFilter(SecretFilter(new.secrets))
+        else:
+            existing.secrets = sorted(set(existing.secrets) | set(new.secrets), key=len, reverse=True)
