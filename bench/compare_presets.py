@@ -60,13 +60,15 @@ def keras_latency_ms(model: Any, x: np.ndarray, repeats: int = 30) -> float:
     return 1000 * statistics.median(times)
 
 
-def one_run(windows: Any, preset: str, variant: str, seed: int, epochs: int, measure_latency: bool) -> dict[str, Any]:
-    """Train one (preset, variant, seed) and return its row of numbers."""
+def one_run(
+    windows: Any, preset: str, variant: str, seed: int, epochs: int, measure_latency: bool, cache: dict
+) -> dict[str, Any]:
+    """Train one (preset, variant, seed) and return its row of numbers (cache: features shared by runs)."""
     from edge.training.train import TrainOptions, train
     from edge.training.windowset import features, variant_config
 
     cfg = variant_config(windows.feature_config, **VARIANTS[variant])
-    result = train(windows, TrainOptions(preset=preset, seed=seed, epochs=epochs, feature_config=cfg))
+    result = train(windows, TrainOptions(preset=preset, seed=seed, epochs=epochs, feature_config=cfg), cache=cache)
     test = result.metrics["test"]
     row: dict[str, Any] = {
         "preset": preset,
@@ -160,12 +162,15 @@ def main() -> int:
     if not args.resume:
         log.write_text("")
     done = {(r["preset"], r["variant"], r["seed"]) for r in rows}
+    cache: dict = {}
     command = "nice .venv/bin/python bench/compare_presets.py " + " ".join(sys.argv[1:])
     for preset, variant in jobs:
+        if variant != DEFAULT_VARIANT:
+            cache.clear()  # one feature variant's arrays at a time (the default's are reused by every preset)
         for i, seed in enumerate(seeds):
             if (preset, variant, seed) in done:
                 continue
-            row = one_run(windows, preset, variant, seed, args.epochs, measure_latency=i == 0)
+            row = one_run(windows, preset, variant, seed, args.epochs, i == 0, cache)
             rows.append(row)
             with log.open("a") as f:
                 f.write(json.dumps(row) + "\n")

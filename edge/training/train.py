@@ -71,14 +71,30 @@ class TrainResult:
     test_probs: np.ndarray | None = None
 
 
-def _augment(x: np.ndarray, windows: WindowSet, cfg: FeatureConfig, flip: bool) -> np.ndarray:
-    return np.concatenate([x, features(windows, cfg, flip=True)]) if flip else x
+FeatureCache = dict[tuple[FeatureConfig, bool], np.ndarray]
 
 
-def train(windows: WindowSet, opts: TrainOptions, checkpoint_dir: Path | None = None, verbose: int = 0) -> TrainResult:
+def all_features(windows: WindowSet, cfg: FeatureConfig, flip: bool, cache: FeatureCache | None) -> np.ndarray:
+    """Features (W, T, F) of every window, from `cache` when it holds them (key: cfg, flip) for these windows."""
+    if cache is not None and (cfg, flip) in cache and len(cache[(cfg, flip)]) == len(windows):
+        return cache[(cfg, flip)]
+    x = features(windows, cfg, flip=flip)
+    if cache is not None:
+        cache[(cfg, flip)] = x
+    return x
+
+
+def train(
+    windows: WindowSet,
+    opts: TrainOptions,
+    checkpoint_dir: Path | None = None,
+    verbose: int = 0,
+    cache: FeatureCache | None = None,
+) -> TrainResult:
     """Train opts.preset on `windows` and evaluate it on the test subjects.
 
     checkpoint_dir: where the best-so-far weights are written (None: a temporary folder).
+    cache: features already computed for these windows (several runs on one dataset share it).
     Raises ValueError when the split leaves no training windows.
     """
     keras = import_keras()
@@ -99,9 +115,12 @@ def train(windows: WindowSet, opts: TrainOptions, checkpoint_dir: Path | None = 
     if not split.train.any():
         raise ValueError("train: no training windows after the split and source exclusions")
     tr, va, te = (windows.subset(rows) for rows in (split.train, split.val, split.test))
-    x_tr = _augment(features(tr, cfg), tr, cfg, opts.flip)
+    x_all = all_features(windows, cfg, False, cache)
+    x_tr = x_all[split.train]
+    if opts.flip:
+        x_tr = np.concatenate([x_tr, all_features(windows, cfg, True, cache)[split.train]])
     m_tr = np.concatenate([tr.masks] * (2 if opts.flip else 1)).astype(np.float32)
-    x_va, m_va = features(va, cfg), va.masks.astype(np.float32)
+    x_va, m_va = x_all[split.val], va.masks.astype(np.float32)
     weights = class_weights_from_masks(m_tr)
     log.info("train %s seed %d: %s windows, class weights %s", opts.preset, opts.seed, split.counts(), weights)
 
@@ -136,7 +155,7 @@ def train(windows: WindowSet, opts: TrainOptions, checkpoint_dir: Path | None = 
             model.load_weights(str(ckpt))
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
     result = TrainResult(model, opts, cfg, split, history)
-    result.test_probs = predict(model, features(te, cfg)) if len(te) else np.zeros((0, len(CLASSES)))
+    result.test_probs = predict(model, x_all[split.test]) if len(te) else np.zeros((0, len(CLASSES)))
     val_probs = predict(model, x_va) if len(va) else np.zeros((0, len(CLASSES)))
     result.metrics = {
         "preset": opts.preset,
