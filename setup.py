@@ -51,4 +51,6 @@ setup(
     },
     entry_points={"console_scripts": ["fallwatch = edge.cli:main"]},
     include_package_data=True,
+    # The demo's keypoint trace and the GMDCSA24 licence notice that must travel with it.
+    package_data={"edge": ["demo_data/*.npz", "demo_data/LICENSE-GMDCSA24"]},
 )
