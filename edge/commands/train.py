@@ -37,7 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-subject", default=d.test_subject, help="held-back GMDCSA24 subject (default 2)")
     parser.add_argument("--fold", type=int, default=d.fold, help="which fifth of other subjects is held back (0-4)")
     parser.add_argument("--cross-source", default=None, help="train without this source and test on all of it")
-    parser.add_argument("--exclude-sources", default="", help="comma-separated sources not to train on")
+    parser.add_argument(
+        "--exclude-sources",
+        default=",".join(d.exclude_sources),
+        help=f"comma-separated sources not to train on (default {','.join(d.exclude_sources)}: it would leak, see "
+        "edge/training/train.py; '' for none)",
+    )
     variant = parser.add_argument_group("feature variant (default: the dataset's feature config)")
     variant.add_argument("--joints", default=None, help="comma-separated canonical joints, or 'all'")
     variant.add_argument("--velocity", action=argparse.BooleanOptionalAction, default=None)
