@@ -368,3 +368,20 @@ def test_the_same_event_is_stored_once(tmp_path):
     assert outbox.enqueue(message, ["a", "b"]) is False
     assert outbox.counts()["pending"] == 2
     assert isinstance(OutboxWorker(outbox, [WebhookChannel("json://127.0.0.1:9/")], 1.0, 2.0), OutboxWorker)
+
+
+def test_a_hanging_channel_does_not_hold_back_the_others(tmp_path, receiver):
+    state, port = receiver
+    hanging = socket.socket()
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen()
+    notifier = _notifier(tmp_path, [f"json://127.0.0.1:{hanging.getsockname()[1]}/", f"json://127.0.0.1:{port}/"],
+                         timeout_s=30)  # fmt: skip
+    notifier.start()
+    event = Event("fall_alert", 1.0, 1)
+    notifier.alert(event)
+    connection, _ = hanging.accept()  # the first channel's sender is now stuck on us
+    _wait(lambda: state.accepted_keys() == [event.id])
+    connection.close()
+    hanging.close()
+    notifier.stop()

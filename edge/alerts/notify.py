@@ -129,7 +129,8 @@ class Notifier:
     """Durable push notifications for one room.
 
     room: the place named in every message. cfg: the notify section. channels: from create_channels.
-    An alert is committed to the outbox before `alert` returns and sent by the worker thread.
+    An alert is committed to the outbox before `alert` returns and sent by one worker thread per
+    channel, so a slow or failing channel never holds back the others.
     """
 
     def __init__(self, room: str, cfg: NotifyConfig, channels: list[Channel]) -> None:
@@ -137,20 +138,22 @@ class Notifier:
         self.cfg = cfg
         self.channels = channels
         self.outbox = Outbox(cfg.outbox)
-        self.worker = OutboxWorker(self.outbox, channels, cfg.backoff_s, cfg.backoff_max_s)
+        self.workers = [OutboxWorker(self.outbox, [c], cfg.backoff_s, cfg.backoff_max_s) for c in channels]
 
     @classmethod
     def from_config(cls, cfg: Config) -> Notifier:
         return cls(cfg.room, cfg.notify, create_channels(cfg.notify))
 
     def start(self) -> None:
-        self.worker.start()
+        for worker in self.workers:
+            worker.start()
         counts = self.outbox.counts()
         if counts["pending"]:
             logger.info("outbox: %d deliveries pending from before; sending them now", counts["pending"])
 
     def stop(self) -> None:
-        self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         self.outbox.close()
 
     def alert(
@@ -179,7 +182,11 @@ class Notifier:
             logger.warning("alert %s: no notify channels configured; nobody is told remotely", message.key)
             return
         self.outbox.enqueue(message, [channel.key for channel in self.channels])
-        self.worker.wake()
+        self._wake()
+
+    def _wake(self) -> None:
+        for worker in self.workers:
+            worker.wake()
 
     def report_failures(self, heartbeat: Event) -> list[Failure]:
         """Deliveries that failed for good since the last call: logged, and sent as one notice to the
@@ -195,7 +202,7 @@ class Notifier:
             body = f"{len(failures)} alert(s) could not be delivered to: {', '.join(broken)}. Check these URLs."
             notice = Message(f"{heartbeat.id}-failures", f"FallWatch in {self.room}: a channel is failing", body)
             self.outbox.enqueue(notice, working)
-            self.worker.wake()
+            self._wake()
         return failures
 
 

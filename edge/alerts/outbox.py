@@ -8,8 +8,8 @@ Tables (WAL journal, synchronous=FULL, so a committed row survives a crash or po
 - channels(channel, failures, next_try): per-channel backoff, kept across restarts, so a
   Retry-After is still honoured after a reboot.
 
-`OutboxWorker` is the one thread that sends. For each channel it delivers the oldest pending alert
-first; a transient failure (network down, 5xx, 429) holds back that channel's whole queue until
+An `OutboxWorker` thread sends to its channels (the Notifier runs one per channel, so a slow
+channel does not hold back the others). For each channel it delivers the oldest pending alert first; a transient failure (network down, 5xx, 429) holds back that channel's whole queue until
 `next_try` = now + Retry-After when the server sent one, else backoff_s * 2^(failures-1) capped at
 backoff_max_s, times a jitter in [0.5, 1]. So 100 alerts queued in an outage are not hammered one
 by one: the first probes, and when it gets through the rest follow at once.
