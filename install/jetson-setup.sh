@@ -473,7 +473,7 @@ fix_gru_engine() { echo "the engine build needs the GPU and JetPack's TensorRT; 
 
 describe_training() { echo "NVIDIA's TensorFlow for JetPack (only with --with-training)"; }
 check_training() { py_ok "import tensorflow"; }
-do_training() { pip_install --no-cache-dir "$(tf_url)" "tf2onnx==1.16.1" "onnx==1.17.0"; }
+do_training() { pip_install --no-cache-dir "$(tf_url)" "onnx==1.17.0"; } # onnx: fallwatch export
 undo_training() { :; } # inside the venv, removed with it
 fix_training() { echo "check the network and the wheel URL $(tf_url); TensorFlow needs libhdf5-dev (step packages)"; }
 
