@@ -27,7 +27,7 @@ from edge.classes import CLASSES, FALL, NUM_CLASSES
 
 ALARM_THRESHOLD = 0.5
 ALARM_CONSECUTIVE = 2
-ONSET_TOLERANCE_S = 1.0
+ONSET_TOLERANCE_S = 0.5
 
 
 def alarm_times(
