@@ -52,7 +52,7 @@ def test_secrets_from_the_environment_keep_the_file_shareable(tmp_path, monkeypa
     cfg = load_config(path)
     hub = AlertHub.from_config(cfg)
     assert hub.notifier is not None and [c.name for c in hub.notifier.channels] == ["json://127.0.0.1:9/****"]
-    hub.stop()
+    hub.close()
 
 
 def _notify_test(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -58,7 +58,7 @@ def test_fall_timeline_blink_then_steady_with_buzzer_then_off_on_recovery():
     settled = len(pins.changes)
     time.sleep(0.15)
     assert len(pins.changes) == settled  # off stays off
-    hub.stop()
+    hub.close()
     assert pins.closed
 
 
@@ -78,8 +78,8 @@ def test_cancel_button_in_the_pre_alarm_stops_the_led_and_the_remote_alert(tmp_p
     assert pins.levels == {BUZZER: False, LED: False}
     assert _changes(pins, BUZZER) == []
     assert notifier.outbox.counts() == {"pending": 0, "delivered": 0, "failed": 0}
-    assert hub.cancel_requested(4) is True
-    assert hub.cancel_requested(4) is False  # once
+    assert hub.cancel_requested() is True
+    assert hub.cancel_requested() is False  # once per press
     hub.handle(Event("cancelled", 11.5, 4))
     assert notifier.outbox.counts()["pending"] == 0  # no all-clear for an alert never sent
     # Another person's real alarm still goes out.
@@ -88,20 +88,20 @@ def test_cancel_button_in_the_pre_alarm_stops_the_led_and_the_remote_alert(tmp_p
     assert notifier.outbox.counts()["pending"] == 1
     hub.handle(Event("recovered", 40.0, 5))
     assert notifier.outbox.counts()["pending"] == 2  # the all-clear follows the alert
-    hub.stop()
+    hub.close()
 
 
 def test_button_press_is_debounced_and_ignored_with_no_alarm():
     hub, pins = _hub()
     assert pins.press()  # nothing active: logged, nothing to cancel
-    assert hub.cancel_requested(None) is False
+    assert hub.cancel_requested() is False
     hub.handle(Event("fall_alert", 1.0, 2))
     assert pins.press() is False  # inside the 50 ms debounce of the first press
     assert pins.levels[BUZZER] is True
     time.sleep(0.06)
     assert pins.press()
-    assert pins.levels == {BUZZER: False, LED: False} and hub.cancel_requested(2)
-    hub.stop()
+    assert pins.levels == {BUZZER: False, LED: False} and hub.cancel_requested()
+    hub.close()
 
 
 def test_two_people_the_loudest_pattern_wins():
@@ -114,7 +114,7 @@ def test_two_people_the_loudest_pattern_wins():
     _wait(lambda: _changes(pins, LED)[-2:] == [False, True])
     hub.handle(Event("recovered", 4.0, 2))
     assert pins.levels == {BUZZER: False, LED: False}
-    hub.stop()
+    hub.close()
 
 
 def test_local_alarm_does_not_wait_for_a_hanging_server(tmp_path):
@@ -133,7 +133,7 @@ def test_local_alarm_does_not_wait_for_a_hanging_server(tmp_path):
     assert notifier.outbox.counts()["pending"] == 1
     connection.close()
     hanging.close()
-    hub.stop()
+    hub.close()
 
 
 class _FakeJetsonGpio(types.ModuleType):
@@ -218,5 +218,5 @@ def test_hub_from_config_with_the_defaults_is_local_only(tmp_path: Path, monkeyp
     hub.start()
     hub.handle(Event("fall_alert", 1.0, 1))
     assert hub.alarm.level == "alert"
-    hub.stop()
+    hub.close()
     assert hub.alarm.pins.closed

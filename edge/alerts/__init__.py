@@ -6,14 +6,14 @@
     hub.start()                           # outbox sender thread, MQTT connection (both retry alone)
     for event in events:                  # from the per-track state machine (edge/events.py)
         hub.handle(event, keypoints=kp18x3, aspect=w / h)   # returns at once; never waits on a network
-    if hub.cancel_requested(track_id):    # poll per frame: the cancel button was pressed for this
-        ...                               #   track in pre-alarm/alarm -> emit Event("cancelled", ...)
-    hub.stop()                            # MQTT offline, sender stopped, buzzer/LED off, pins released
+    if hub.cancel_requested():            # poll per frame: the cancel button stopped an alarm ->
+        ...                               #   end every suspected/alerted episode with "cancelled"
+    hub.close()                           # MQTT offline, senders stopped, buzzer/LED off, pins released
 
 `handle` drives the pins (LED blinks on fall_suspected; buzzer + LED steady on fall_alert/long_lie;
 off on recovered/cancelled), then commits fall_alert/long_lie (and the matching all-clear,
 source_lost/source_restored) to the SQLite outbox, then queues MQTT messages. A press of the cancel
-button silences the alarm at once, makes `cancel_requested(track)` true once, calls
+button silences the alarm at once, makes `cancel_requested()` true once, calls
 `on_cancel(tracks)` if given, and keeps a later fall_alert of that track from being pushed.
 A heartbeat event reports deliveries that failed for good (logged, and pushed to working channels).
 `send_message(cfg.notify, title, body)` sends one plain message now (notify-test, train --notify).

@@ -2,8 +2,10 @@
 
 `handle(event)` drives the GPIO pins first (no network, no disk), then commits a push alert to the
 SQLite outbox (sent later by its own thread), then queues the MQTT messages (sent by paho's thread):
-nothing in it waits on a network. The cancel button works through `cancel_requested(track_id)`,
-which the event state machine polls each frame, and an optional `on_cancel(track_ids)` callback.
+nothing in it waits on a network. The cancel button works through `cancel_requested()`, which the
+pipeline polls each frame (True once per press that stopped an alarm: it then ends every episode
+with `cancelled`), and an optional `on_cancel(track_ids)` callback. It satisfies
+edge.pipeline.Alerts (handle, cancel_requested, close).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class AlertHub:
         self.mqtt = mqtt
         self.on_cancel = on_cancel
         self._cancels: set[int | None] = set()
+        self._pressed = False
         self._pushed: set[int | None] = set()
         self._lock = threading.Lock()
         alarm.on_press = self._button_pressed
@@ -81,7 +84,7 @@ class AlertHub:
         if self.mqtt is not None:
             self.mqtt.start()
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """Undo start() in reverse and release the pins (alarm off)."""
         if self.mqtt is not None:
             self.mqtt.stop()
@@ -150,17 +153,16 @@ class AlertHub:
             return
         with self._lock:
             self._cancels.update(tracks)
+            self._pressed = True
         for track in tracks:
             self.alarm.set(track, "idle")
         logger.warning("cancel button pressed: alarm stopped for track(s) %s", tracks)
         if self.on_cancel is not None:
             self.on_cancel(tracks)
 
-    def cancel_requested(self, track_id: int | None) -> bool:
-        """True once after the cancel button was pressed while `track_id` was in pre-alarm or alarm;
-        the event state machine then emits `cancelled` for that track."""
+    def cancel_requested(self) -> bool:
+        """True once after a cancel-button press that stopped a pre-alarm or alarm; the caller then ends
+        every suspected or alerted episode with a `cancelled` event."""
         with self._lock:
-            if track_id in self._cancels:
-                self._cancels.discard(track_id)
-                return True
-            return False
+            pressed, self._pressed = self._pressed, False
+            return pressed
