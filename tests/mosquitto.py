@@ -36,15 +36,38 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def make_certificates(folder: Path) -> Path:
+    """A throwaway CA (ca.pem) and a server certificate for 127.0.0.1 (server.pem, server.key), made
+    with the openssl command; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=FallWatch test CA",
+            "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+            "-out", "server.csr")  # fmt: skip
+    (folder / "san.cnf").write_text("subjectAltName = IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "san.cnf", "-out", "server.pem")  # fmt: skip
+    return folder
+
+
 @contextmanager
-def running_mosquitto(folder: Path, port: int | None = None, users: dict[str, str] | None = None) -> Iterator[int]:
+def running_mosquitto(
+    folder: Path, port: int | None = None, users: dict[str, str] | None = None, tls: Path | None = None
+) -> Iterator[int]:
     """Run a broker on 127.0.0.1:`port` (a free one if None) until the block ends; yields the port.
 
     users: {name: password} to require a login (anonymous clients are then refused).
+    tls: a folder from `make_certificates`: the listener then speaks TLS only.
     """
     binary = require_mosquitto()
     port = port or free_port()
     lines = [f"listener {port} 127.0.0.1", "persistence false", "log_dest stderr"]
+    if tls is not None:
+        lines += [f"cafile {tls / 'ca.pem'}", f"certfile {tls / 'server.pem'}", f"keyfile {tls / 'server.key'}"]
     if os.geteuid() == 0:
         lines.append("user root")  # else mosquitto drops to its own user and cannot read tmp files
     if users:

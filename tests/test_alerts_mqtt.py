@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 from edge.alerts.mqtt import MqttPublisher, discovery_config
 from edge.config import ConfigError, MqttConfig
 from edge.events import Event
-from tests.mosquitto import free_port, running_mosquitto
+from tests.mosquitto import free_port, make_certificates, running_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -197,3 +198,34 @@ def test_discovery_config_is_pure_and_mqtt_settings_are_checked():
         MqttConfig(node_id="bad id")
     with pytest.raises(ConfigError, match=r"mqtt\.tls_ca"):
         MqttConfig(tls_ca="/etc/ca.pem")
+
+
+def test_tls_with_a_login(tmp_path):
+    """A TLS-only listener with a throwaway CA: the publisher verifies the broker and logs in."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make test certificates")
+    certificates = make_certificates(tmp_path / "tls")
+    with running_mosquitto(tmp_path, users={"fallwatch": "tls-pw"}, tls=certificates) as port:
+        cfg = MqttConfig(enabled=True, port=port, username="fallwatch", tls=True, tls_ca=str(certificates / "ca.pem"))
+        publisher = MqttPublisher(cfg, "Porch", password="tls-pw")
+        publisher.start()
+        _wait(publisher.connected.is_set)
+        publisher.publish_event(Event("fall_alert", 1.0, 1))
+        watcher = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        watcher.tls_set(ca_certs=str(certificates / "ca.pem"))
+        watcher.username_pw_set("fallwatch", "tls-pw")
+        seen: list[str] = []
+        watcher.on_message = lambda c, u, m: seen.append(m.payload.decode())
+        watcher.connect("127.0.0.1", port)
+        watcher.subscribe("fallwatch/porch/fall")
+        watcher.loop_start()
+        _wait(lambda: seen == ["ON"])
+        watcher.disconnect()
+        watcher.loop_stop()
+        publisher.stop()
+        # Without TLS the same port refuses to talk: never "connected".
+        plain = MqttPublisher(MqttConfig(enabled=True, port=port, username="fallwatch"), "Porch", password="tls-pw")
+        plain.start()
+        time.sleep(1.0)
+        assert not plain.connected.is_set()
+        plain.stop()
