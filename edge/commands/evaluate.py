@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sources", default="", help="comma-separated sources to keep (default all)")
     parser.add_argument("--threshold", type=float, default=ALARM_THRESHOLD, help="p(fall) alarm threshold")
+    parser.add_argument("--sweep", action="store_true", help="also print falls caught / ADL alarmed per threshold")
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (default 2)")
 
@@ -62,6 +63,28 @@ def report_text(report: dict[str, Any]) -> str:
             lines.append(f"  missed: {', '.join(c['missed'])}")
         if c["false_alarm_clips"]:
             lines.append(f"  false alarms in: {', '.join(c['false_alarm_clips'])}")
+    return "\n".join(lines)
+
+
+def sweep_text(windows: Any, probs: Any, thresholds: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> str:
+    """Per source with fall clips: falls detected and daily-activity clips alarmed at each p(fall) threshold."""
+    from edge.training.evaluate import clip_report
+
+    lines = ["threshold  " + "  ".join(f"{t:>9.1f}" for t in thresholds) + "   (falls caught / ADL clips alarmed)"]
+    for source in sorted(set(windows.sources.tolist())):
+        rows = windows.sources == source
+        cells = []
+        for t in thresholds:
+            c = clip_report(
+                windows.clips[rows],
+                windows.end_s[rows],
+                windows.fall_onset_s[rows],
+                windows.is_fall_clip[rows],
+                probs[rows],
+                t,
+            )
+            cells.append(f"{c['falls_detected']}/{c['fall_clips']}·{c['adl_clips_with_alarm']}/{c['adl_clips']}")
+        lines.append(f"{source:10} " + "  ".join(f"{c:>9}" for c in cells))
     return "\n".join(lines)
 
 
@@ -112,6 +135,8 @@ def main(args: argparse.Namespace) -> int:
     probs = predict(model, features(chosen, cfg))
     report = evaluate_windows(chosen, probs, args.threshold)
     print(report_text(report))
+    if args.sweep:
+        print(sweep_text(chosen, probs))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     return 0
