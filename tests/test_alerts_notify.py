@@ -46,13 +46,14 @@ class Arrival:
 
 @dataclass
 class Receiver:
-    """A webhook receiver. `script` lists (status, headers) answers to give first, then 200s.
+    """A webhook receiver. `script` lists (status, headers) answers to give first, then 200s; a dict
+    {path: list} scripts each path on its own (senders to different paths race).
 
     delay_s: how long to hold each request before answering. A request whose client hung up during
     the delay is not accepted (the sender cannot have seen a success for it).
     """
 
-    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    script: list[tuple[int, dict[str, str]]] | dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=list)
     delay_s: float = 0.0
     arrivals: list[Arrival] = field(default_factory=list)
     in_flight: threading.Event = field(default_factory=threading.Event)
@@ -79,7 +80,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
             with receiver.lock:
-                status, headers = receiver.script.pop(0) if receiver.script else (200, {})
+                script = receiver.script
+                answers = script.get(self.path, []) if isinstance(script, dict) else script
+                status, headers = answers.pop(0) if answers else (200, {})
             if receiver.delay_s:
                 receiver.in_flight.set()
                 time.sleep(receiver.delay_s)
@@ -193,7 +196,7 @@ def test_503_then_429_retry_after_then_200_arrives_once_after_the_wait(tmp_path,
 
 def test_permanent_4xx_is_not_retried_and_is_reported_on_the_next_heartbeat(tmp_path, receiver, caplog):
     state, port = receiver
-    state.script = [(404, {})]
+    state.script = {"/bad": [(404, {})]}
     notifier = _notifier(tmp_path, [f"json://127.0.0.1:{port}/bad", f"json://127.0.0.1:{port}/good"],
                          backoff_s=0.05)  # fmt: skip
     notifier.start()
@@ -204,7 +207,7 @@ def test_permanent_4xx_is_not_retried_and_is_reported_on_the_next_heartbeat(tmp_
     _wait(lambda: len(state.arrivals) == 3)
     time.sleep(0.3)
     notifier.stop()
-    assert [(a.path, a.status) for a in state.arrivals][:2] == [("/bad", 404), ("/good", 200)]
+    assert sorted((a.path, a.status) for a in state.arrivals[:2]) == [("/bad", 404), ("/good", 200)]
     assert len(failures) == 1 and failures[0].detail == "HTTP 404"
     notice = state.arrivals[2]
     assert notice.path == "/good" and "could not be delivered" in notice.body["message"]
