@@ -11,7 +11,7 @@
 
 Per frame, in this order: decode (source.read), pose, features (tracking, each seen track's window,
 window_features), classify (ONE batched call for every track with a full window), events (state
-machine, cancel button, events log, alerts), output (the annotated frame, EVERY frame: frames out
+machine, cancel button, events log, then edge.alerts.AlertHub: GPIO, push outbox, MQTT), output (the annotated frame, EVERY frame: frames out
 == frames in, whatever the classifier says). A live source that drops out gives `source_lost` /
 `source_restored` events from edge.sources.ResilientSource and no crash; the systemd watchdog is
 pinged once per processed frame, so a stalled loop gets restarted.
@@ -41,7 +41,7 @@ from edge.features import window_features
 from edge.output.base import FrameSink
 from edge.pose.base import PoseEstimator
 from edge.sources.base import Frame, FrameSource
-from edge.tracking import Tracker
+from edge.tracking import Track, Tracker
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,11 @@ STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "
 
 
 class Alerts(Protocol):
-    """What the pipeline needs from edge.alerts: act on an event, report the cancel button, close."""
+    """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, close."""
 
-    def handle(self, event: Event) -> None: ...
+    def handle(
+        self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
+    ) -> None: ...
 
     def cancel_requested(self) -> bool: ...
 
@@ -169,7 +171,13 @@ class Pipeline:
             self.pose = create_pose(self.cfg.pose)
 
     def _open_alerts(self) -> None:
-        """Alerts are passed in by the caller (edge.alerts); without them events go to the log only."""
+        """The alert hub (edge.alerts): GPIO buzzer/LED and cancel button, push outbox, MQTT."""
+        if self.alerts is None:
+            from edge.alerts import AlertHub
+
+            hub = AlertHub.from_config(self.cfg)
+            hub.start()
+            self.alerts = hub
 
     def _open_source(self) -> None:
         if self.source is None:
@@ -300,7 +308,7 @@ class Pipeline:
         events = self.fall_events.step(t, observations)
         if self.alerts is not None and self.alerts.cancel_requested():
             events += self.fall_events.cancel(t)
-        self._emit(events)
+        self._emit(events, frame, tracks)
         t4 = clock()
         # output: every frame, annotated with what is known now (never waits for a decision)
         self.sink.write(self._annotate(frame, tracks, by_id))
@@ -314,7 +322,9 @@ class Pipeline:
             self.watchdog(time.monotonic())
         return events
 
-    def _emit(self, events: list[Event]) -> None:
+    def _emit(self, events: list[Event], frame: Frame | None = None, tracks: list[Track] | None = None) -> None:
+        """Log each event (durably), then hand it to the alerts with the person's skeleton."""
+        people = {track.id: track for track in tracks or []}
         for event in events:
             logger.info("%s at %.2f s (track %s)", event.event, event.video_time, event.track_id)
             self.events.append(event)
@@ -322,9 +332,15 @@ class Pipeline:
             if self.log is not None:
                 self.log.write(event)
             if self.alerts is not None:
-                self.alerts.handle(event)
+                track = people.get(event.track_id) if event.track_id is not None else None
+                self.alerts.handle(
+                    event,
+                    keypoints=None if track is None else track.keypoints,
+                    aspect=track.aspect if track is not None else (frame.aspect if frame is not None else 1.0),
+                    frame=frame.image if frame is not None and self.cfg.notify.attach_camera_frame else None,
+                )
 
-    def _annotate(self, frame: Frame, tracks: list[Any], probs: dict[int, np.ndarray]) -> np.ndarray:
+    def _annotate(self, frame: Frame, tracks: list[Track], probs: dict[int, np.ndarray]) -> np.ndarray:
         from edge.output.annotate import PersonAnnotation, draw_annotations
 
         states = self.fall_events.states()
