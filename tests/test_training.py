@@ -11,7 +11,7 @@ from edge.classes import ANY, CLASSES, DAILY_ACTIVITY, FALL, NOT_A_FALL, class_m
 from edge.features import FeatureConfig
 from edge.training.dataset_build import build_windows
 from edge.training.datasets import load_clips
-from edge.training.evaluate import alarm_times, clip_report, window_report
+from edge.training.evaluate import alarm_times, choose_threshold, clip_report, window_report
 from edge.training.loss import class_weights_from_masks, partial_label_loss
 from edge.training.split import is_test_subject, split_windows
 from edge.training.windowset import WindowSet, from_windows
@@ -133,3 +133,33 @@ def test_short_training_on_real_windows_lowers_the_loss_and_saves_a_loadable_mod
     np.testing.assert_allclose(predict(loaded, x), predict(result.model, x), atol=1e-6)
     for name in ("features.json", "metrics.json", "curves.png", "confusion.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_threshold_is_chosen_to_catch_falls_without_alarming_daily_activities() -> None:
+    clips = np.array(["f"] * 3 + ["a"] * 3)
+    ends = np.tile(np.arange(3) * 0.2, 2)
+    is_fall = np.array([True] * 3 + [False] * 3)
+    p_fall = np.array([0.45, 0.45, 0.45, 0.25, 0.25, 0.1])  # the fall only reaches 0.45, the ADL clip 0.25
+    probs = np.stack([np.array([p, 1 - p, 0, 0, 0]) for p in p_fall])
+    assert choose_threshold(clips, ends, np.full(6, np.nan), is_fall, probs) == pytest.approx(0.4)
+
+
+def test_fall_onset_is_where_the_last_fall_allowed_run_starts() -> None:
+    from edge.training.dataset_build import Windows
+
+    rows = [NOT_A_FALL, NOT_A_FALL, {"fall"}, {"lie"}, NOT_A_FALL]  # fall clip, then an ADL clip window
+    n = len(rows)
+    windows = Windows(
+        keypoints=np.zeros((n, 30, 18, 3), np.float32),
+        aspect=np.ones(n, np.float32),
+        allowed=np.stack([class_mask(r) for r in rows]),
+        coverage=np.ones(n, np.float32),
+        end_time=np.array([2.0, 2.2, 2.4, 2.6, 2.0]),
+        clip_id=np.array(["f", "f", "f", "f", "a"]),
+        source=np.array(["s"] * n),
+        subject=np.array(["f", "f", "f", "f", "a"]),
+        kind=np.array(["fall"] * 4 + ["adl"]),
+    )
+    ws = from_windows(windows, FeatureConfig())
+    np.testing.assert_allclose(ws.fall_onset_s[:4], 2.4)
+    assert np.isnan(ws.fall_onset_s[4]) and ws.is_fall_clip.tolist() == [True] * 4 + [False]

@@ -30,7 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="test: the subjects held back when the model was trained (default); all: every window",
     )
     parser.add_argument("--sources", default="", help="comma-separated sources to keep (default all)")
-    parser.add_argument("--threshold", type=float, default=ALARM_THRESHOLD, help="p(fall) alarm threshold")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help=f"p(fall) alarm threshold (default: the one chosen on validation at training, else {ALARM_THRESHOLD})",
+    )
     parser.add_argument("--sweep", action="store_true", help="also print falls caught / ADL alarmed per threshold")
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (default 2)")
@@ -97,6 +102,7 @@ def main(args: argparse.Namespace) -> int:
     import numpy as np
 
     from edge.features import FeatureConfig
+    from edge.training.evaluate import ALARM_THRESHOLD
     from edge.training.presets import import_keras
     from edge.training.split import split_windows
     from edge.training.train import FEATURES_FILE, METRICS_FILE, MODEL_FILE, evaluate_windows, predict
@@ -112,10 +118,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"fallwatch evaluate: {args.dataset} windows do not match {model_dir / FEATURES_FILE}", file=sys.stderr)
         return 2
     rows = np.ones(len(windows), bool)
+    trained = json.loads((model_dir / METRICS_FILE).read_text()) if (model_dir / METRICS_FILE).is_file() else {}
+    threshold = args.threshold if args.threshold is not None else trained.get("alarm_threshold", ALARM_THRESHOLD)
     if args.windows == "test":
-        if not (model_dir / METRICS_FILE).is_file():
+        if not trained:
             raise FileNotFoundError(f"{model_dir / METRICS_FILE} not found: it records the held-back subjects")
-        opts = json.loads((model_dir / METRICS_FILE).read_text())["options"]
+        opts = trained["options"]
         rows = split_windows(
             windows.sources,
             windows.subjects,
@@ -133,7 +141,8 @@ def main(args: argparse.Namespace) -> int:
         return 1
     model = import_keras().models.load_model(str(model_dir / MODEL_FILE), compile=False)
     probs = predict(model, features(chosen, cfg))
-    report = evaluate_windows(chosen, probs, args.threshold)
+    report = evaluate_windows(chosen, probs, threshold)
+    print(f"alarm threshold p(fall) >= {threshold}")
     print(report_text(report))
     if args.sweep:
         print(sweep_text(chosen, probs))

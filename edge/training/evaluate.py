@@ -146,3 +146,29 @@ def per_source_f1(sources: np.ndarray, masks: np.ndarray, probs: np.ndarray) -> 
         rep = window_report(masks[rows], probs[rows])
         out[source] = {"windows": rep["windows"], "set_accuracy": rep["set_accuracy"], "fall_f1": rep["fall_f1"]}
     return out
+
+
+THRESHOLD_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def choose_threshold(
+    clips: np.ndarray,
+    end_s: np.ndarray,
+    fall_onset_s: np.ndarray,
+    is_fall_clip: np.ndarray,
+    probs: np.ndarray,
+    grid: tuple[float, ...] = THRESHOLD_GRID,
+) -> float:
+    """The p(fall) alarm threshold from `grid` that maximises (fall clips detected / fall clips) minus
+    (daily-activity clips alarmed / daily-activity clips) on these (validation) windows; ties go to the
+    higher threshold (fewer false alarms). ALARM_THRESHOLD when there are no clips of either kind.
+    """
+    best, best_score = ALARM_THRESHOLD, -np.inf
+    for t in grid:
+        rep = clip_report(clips, end_s, fall_onset_s, is_fall_clip, probs, t)
+        if not rep["fall_clips"] or not rep["adl_clips"]:
+            return ALARM_THRESHOLD
+        score = rep["falls_detected"] / rep["fall_clips"] - rep["adl_clips_with_alarm"] / rep["adl_clips"]
+        if score >= best_score:
+            best, best_score = t, score
+    return best

@@ -26,7 +26,7 @@ import numpy as np
 
 from edge.classes import CLASSES
 from edge.features import FeatureConfig
-from edge.training.evaluate import ALARM_THRESHOLD, clip_report, per_source_f1, window_report
+from edge.training.evaluate import ALARM_THRESHOLD, choose_threshold, clip_report, per_source_f1, window_report
 from edge.training.loss import class_weights_from_masks, partial_label_loss, set_accuracy
 from edge.training.presets import build_model, import_keras
 from edge.training.split import Split, split_windows
@@ -160,8 +160,13 @@ def train(
             model.load_weights(str(ckpt))
     history = {k: [float(v) for v in vals] for k, vals in fit.history.items()}
     result = TrainResult(model, opts, cfg, split, history)
-    result.test_probs = predict(model, x_all[split.test]) if len(te) else np.zeros((0, len(CLASSES)))
     val_probs = predict(model, x_va) if len(va) else np.zeros((0, len(CLASSES)))
+    result.test_probs = predict(model, x_all[split.test]) if len(te) else np.zeros((0, len(CLASSES)))
+    threshold = (
+        choose_threshold(va.clips, va.end_s, va.fall_onset_s, va.is_fall_clip, val_probs)
+        if len(va)
+        else ALARM_THRESHOLD
+    )
     result.metrics = {
         "preset": opts.preset,
         "seed": opts.seed,
@@ -173,8 +178,9 @@ def train(
         "epochs_run": len(history.get("loss", [])),
         "best_val_loss": min(history[monitor]) if history.get(monitor) else None,
         "train_seconds": round(seconds, 1),
+        "alarm_threshold": threshold,
         "validation": window_report(va.masks, val_probs),
-        "test": evaluate_windows(te, result.test_probs),
+        "test": evaluate_windows(te, result.test_probs, threshold),
     }
     return result
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.classes import FALL
+from edge.classes import FALL, STAND, WALKING
 from edge.features import FeatureConfig, window_features
 from edge.skeleton import flip_horizontal
 from edge.training.dataset_build import Windows, load_dataset
@@ -89,20 +89,25 @@ def _fall_onsets(clips: np.ndarray, kinds: np.ndarray, masks: np.ndarray, end_s:
     """(W,) the fall onset of each window's fall clip (NaN for daily-activity clips): the earliest time the
     fall may have started.
 
-    The dataset file has no onset field. It is the end time of the first window of the clip's last run of
-    windows whose label allows fall (the window after the last one that rules a fall out): URFD's and
-    Le2i's first "falling" frame, 0.5 s before GMDCSA24's "Falling" segment (its boundaries are rounded),
-    the start of the unsure span of a phone clip, the clip's first window where nothing rules a fall out
-    (UP-Fall). Labels are per window end, so this is within one stride (0.2 s by default) of the frame label.
+    The dataset file has no onset field. The anchor is the clip's first window whose label allows fall but
+    neither stand nor walking; the onset is the end time of the first window of the unbroken run of
+    fall-allowing windows that leads to it: URFD's and Le2i's first "falling" frame, 0.5 s before
+    GMDCSA24's "Falling" segment (its boundaries are rounded), the start of a phone clip's unsure span, the
+    clip's first window when nothing before the fall rules it out (UP-Fall). Labels are per window end,
+    so this is within one stride (0.2 s by default) of the frame label.
     """
     onset = np.full(len(clips), np.nan)
     for clip in np.unique(clips[kinds == "fall"]):
         rows = np.flatnonzero(clips == clip)
         rows = rows[np.argsort(end_s[rows], kind="stable")]
-        ruled_out = np.flatnonzero(~masks[rows, FALL])
-        first = ruled_out[-1] + 1 if len(ruled_out) else 0
-        if first < len(rows):
-            onset[rows] = end_s[rows[first]]
+        allows = masks[rows, FALL]
+        anchors = np.flatnonzero(allows & ~masks[rows][:, [STAND, WALKING]].any(axis=1))
+        if not len(anchors):
+            continue
+        first = anchors[0]
+        while first > 0 and allows[first - 1]:
+            first -= 1
+        onset[rows] = end_s[rows[first]]
     return onset
 
 
