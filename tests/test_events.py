@@ -64,8 +64,14 @@ def test_a_single_spike_is_not_enough() -> None:
 
 
 def test_lying_down_slowly_never_suspects() -> None:
-    # The classifier says fall, but the body did not drop fast (drop < min_drop): deliberate lying.
+    # The classifier says fall, then lie, but the hips did not drop fast (drop < min_drop): deliberate lying.
     assert run([(1.0, FALLING), (5.0, LYING)], drop=0.05) == []
+
+
+def test_a_fall_already_under_way_when_the_window_filled_is_caught_by_posture_and_drop() -> None:
+    # The first full window is mostly lying (the classifier says lie, not fall), but the hips
+    # dropped fast a moment ago: down + drop is evidence.
+    assert run([(3.0, LYING)], drop=0.4) == [("fall_suspected", 0.2), ("fall_alert", 2.2)]
 
 
 def test_posture_alone_would_alarm_with_min_drop_zero() -> None:

@@ -54,6 +54,9 @@ def main(args: argparse.Namespace) -> int:
     except (SourceError, OutputError, TraceError) as exc:
         print(f"fallwatch run: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. the events log's folder is not writable
+        print(f"fallwatch run: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(summary.format())
     if cfg.log.events:
         print(f"events log: {cfg.log.events}")
