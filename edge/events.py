@@ -183,8 +183,9 @@ class FallEvents:
         for tid in [t for t in self._tracks if t not in seen]:
             state = self._tracks[tid]
             if state.state == "ok":
-                del self._tracks[tid]  # a calm track that left: nothing to remember
-                continue
+                if video_time >= state.cooldown_until:
+                    del self._tracks[tid]  # a calm track out of view: nothing to remember
+                continue  # (a track in its cooldown keeps it through frames the pose stage misses)
             up = anyone_up and not anyone_down
             events += self._episode(tid, state, video_time, up=up, down=anyone_down and not anyone_up)
         events += self._heartbeat(video_time)

@@ -182,3 +182,14 @@ def test_read_events_names_the_bad_line(tmp_path: Path) -> None:
     path.write_text(Event("heartbeat", 1.0).to_json() + os.linesep + '{"event": "heartbeat"}\n')
     with pytest.raises(ValueError, match=r"events\.jsonl:2: event line lacks"):
         read_events(path)
+
+
+def test_cooldown_survives_frames_where_the_person_is_not_seen() -> None:
+    machine = FallEvents(CFG)
+    seen = [Observation(1, FALLING, (0.5, 0.5), 0.5)]
+    for i in range(3):
+        machine.step(i / FPS, seen)
+    machine.cancel(0.3)
+    machine.step(0.4, [])  # the pose stage missed the person in this frame
+    later = [e.event for i in range(10) for e in machine.step(0.5 + i / FPS, seen)]
+    assert later == []
