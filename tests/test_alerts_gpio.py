@@ -220,3 +220,17 @@ def test_hub_from_config_with_the_defaults_is_local_only(tmp_path: Path, monkeyp
     assert hub.alarm.level == "alert"
     hub.close()
     assert hub.alarm.pins.closed
+
+
+def test_a_broken_outbox_is_logged_loudly_and_the_alarm_still_sounds(tmp_path, caplog):
+    cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"))
+    notifier = Notifier("Hall", cfg, [WebhookChannel("json://127.0.0.1:9/")])
+    notifier.outbox.close()
+    for extra in ("-wal", "-shm"):
+        Path(f"{cfg.outbox}{extra}").unlink(missing_ok=True)
+    Path(cfg.outbox).write_bytes(b"this is not a database" * 100)
+    hub, pins = _hub(notifier)
+    hub.handle(Event("fall_alert", 1.0, 1))
+    assert pins.levels == {BUZZER: True, LED: True}
+    assert "could NOT be queued for push notification" in caplog.text
+    hub.alarm.close()

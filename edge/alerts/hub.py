@@ -111,12 +111,19 @@ class AlertHub:
             self.alarm.set(track, "alert")
         elif kind in ALL_CLEAR:
             self.alarm.set(track, "idle")
-        # 2. Push: committed to the outbox, sent by its thread.
-        if self.notifier is not None:
-            self._push(event, suppressed, keypoints, aspect, frame)
-        # 3. MQTT: queued for paho's thread.
-        if self.mqtt is not None:
-            self.mqtt.publish_event(event, suppressed=suppressed)
+        # 2. Push: committed to the outbox, sent by its thread. 3. MQTT: queued for paho's thread.
+        # A failure here (a full disk, a broken outbox file) is logged loudly but never stops the
+        # pipeline: the local alarm keeps working.
+        try:
+            if self.notifier is not None:
+                self._push(event, suppressed, keypoints, aspect, frame)
+        except Exception:
+            logger.exception("%s %s could NOT be queued for push notification", kind, event.id)
+        try:
+            if self.mqtt is not None:
+                self.mqtt.publish_event(event, suppressed=suppressed)
+        except Exception:
+            logger.exception("%s %s could not be published on MQTT", kind, event.id)
         if kind in ALL_CLEAR:
             with self._lock:
                 self._cancels.discard(track)
