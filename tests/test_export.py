@@ -164,6 +164,24 @@ def test_export_command_writes_onnx_fp16_and_features(tmp_path: Path, capsys: py
     assert "no such model" in capsys.readouterr().err
 
 
+SHIPPED = Path(__file__).resolve().parents[1] / "models"
+
+
+@pytest.mark.skipif(not (SHIPPED / "fallwatch.onnx").is_file(), reason="no shipped models/fallwatch.onnx yet")
+def test_shipped_onnx_is_the_export_of_the_shipped_keras_model(real_windows: np.ndarray) -> None:
+    """models/fallwatch.onnx (and .fp16.onnx) give the trained Keras model's probabilities on real windows."""
+    model = keras.models.load_model(SHIPPED / "fallwatch.keras", compile=False)
+    expected = np.asarray(model(real_windows, training=False))
+    for path, tolerance in (
+        (SHIPPED / "fallwatch.onnx", FP32_TOLERANCE),
+        (fp16_path(SHIPPED / "fallwatch.onnx"), FP16_TOLERANCE),
+    ):
+        if path.is_file():
+            got = run_onnx(onnx.load(path), real_windows)
+            assert np.abs(got - expected).max() <= tolerance, path
+            np.testing.assert_array_equal(got.argmax(axis=1), expected.argmax(axis=1))
+
+
 HAVE_TENSORRT = importlib.util.find_spec("tensorrt") is not None and importlib.util.find_spec("torch") is not None
 
 
