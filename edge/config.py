@@ -70,14 +70,28 @@ class SourceConfig:
 
 @dataclass
 class PoseConfig:
-    """The pose estimator: MediaPipe on any CPU, trt_pose on a Jetson, or recorded keypoints."""
+    """The pose estimator: MediaPipe on any CPU, trt_pose on a Jetson, or recorded keypoints.
+
+    MediaPipe knobs (see edge/pose/mediapipe.py; measured in bench/pose_coverage.py):
+    min_detection_confidence / min_tracking_confidence: MediaPipe's own thresholds.
+    model_complexity: 0 lite, 1 full, 2 heavy.
+    static_image_mode: detect afresh in every frame instead of tracking (slower, loses small people).
+    upscale_min_height: frames lower than this (pixels) are enlarged to it first; 0 = never.
+    rotate_retry: when nobody is found, retry the frame turned 90 degrees each way (lying bodies).
+    redetect_s: when nobody is found, retry on a crop around the person seen within this many
+        seconds; 0 = off.
+    min_pose_visibility: a skeleton whose mean landmark visibility is below this counts as nobody.
+    """
 
     type: Literal["mediapipe", "trt_pose", "recorded"] = "mediapipe"
     min_detection_confidence: float = 0.3
     min_tracking_confidence: float = 0.3
     model_complexity: int = 1
+    static_image_mode: bool = False
     upscale_min_height: int = 480
     rotate_retry: bool = True
+    redetect_s: float = 1.0
+    min_pose_visibility: float = 0.0
     trt_pose_model: str = "/var/lib/fallwatch/models/resnet18_baseline_att_224x224_A_epoch_249_trt.pth"
     trt_pose_topology: str = "/var/lib/fallwatch/models/human_pose.json"
     recorded_path: str = ""
@@ -87,7 +101,16 @@ class PoseConfig:
             value = getattr(self, key)
             check(0 < value <= 1, f"pose.{key}", value, "must be in (0, 1]")
         check(self.model_complexity in (0, 1, 2), "pose.model_complexity", self.model_complexity, "must be 0, 1 or 2")
-        check(self.upscale_min_height >= 0, "pose.upscale_min_height", self.upscale_min_height, "must be >= 0")
+        check(
+            0 <= self.upscale_min_height <= 2160,
+            "pose.upscale_min_height",
+            self.upscale_min_height,
+            "must be in [0, 2160] pixels",
+        )
+        check(0 <= self.redetect_s <= 60, "pose.redetect_s", self.redetect_s, "must be in [0, 60] seconds")
+        check(
+            0 <= self.min_pose_visibility < 1, "pose.min_pose_visibility", self.min_pose_visibility, "must be in [0, 1)"
+        )
 
 
 @dataclass

@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument(
         "--pose-cache", default=DEFAULT_POSE_CACHE, help=f"pose keypoint cache folder (default {DEFAULT_POSE_CACHE})"
     )
+    build.add_argument(
+        "--cached-only", action="store_true", help="skip videos not yet in the pose cache instead of running pose"
+    )
     build.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -51,7 +54,8 @@ def main(args: argparse.Namespace) -> int:
     if any(SOURCES[n].needs_pose for n in names):
         from edge.training.pose_cache import VideoPose
 
-        pose = VideoPose(cfg.pose, Path(args.pose_cache).expanduser())
+        cache = Path(args.pose_cache).expanduser()
+        pose = VideoPose(cfg.pose, cache, max_rate_hz=cfg.features.rate_hz, cached_only=args.cached_only)
     stride_s = DEFAULT_STRIDE_S if args.stride_s is None else args.stride_s
     label_s = DEFAULT_LABEL_S if args.label_s is None else args.label_s
     started = time.monotonic()

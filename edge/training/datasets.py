@@ -27,7 +27,7 @@ from typing import Any
 
 from edge.training.clips import Clip, DatasetError
 from edge.training.skipped import Skipped
-from edge.training.sources import keypoints
+from edge.training.sources import keypoints, videos
 
 # Video sources get the pose stage (edge.training.pose_cache.VideoPose); keypoint sources ignore it.
 Loader = Callable[[Path, Any], Iterator["Clip | Skipped"]]
@@ -48,6 +48,11 @@ SOURCES: dict[str, Source] = {
         Source("urfd_alphapose", lambda root, pose: keypoints.load_urfd_alphapose(root), False),
         Source("md4fd_urfd", lambda root, pose: keypoints.load_md4fd_urfd(root), False),
         Source("movenet_gru", lambda root, pose: keypoints.load_movenet_gru(root), False),
+        Source("gmdcsa24", videos.load_gmdcsa24, True),
+        Source("urfd_video", videos.load_urfd_video, True),
+        Source("le2i", videos.load_le2i, True),
+        Source("upfall", videos.load_upfall, True),
+        Source("phone_falls", videos.load_phone_falls, True),
     )
 }
 
