@@ -78,7 +78,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length) or b"{}")
+            raw = self.rfile.read(length)
+            body = json.loads(raw or b"{}") if self.headers.get("Content-Type") == "application/json" else {"raw": raw}
             with receiver.lock:
                 script = receiver.script
                 answers = script.get(self.path, []) if isinstance(script, dict) else script
@@ -100,6 +101,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"{}")
             except OSError:
                 pass
+
+        do_PUT = do_POST  # noqa: N815 (ntfy uploads attachments with PUT)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -227,6 +230,15 @@ def test_apprise_channel_reaches_an_ntfy_server_and_reads_its_status(receiver):
     assert third.ok
     assert state.arrivals[2].body["topic"] == "fallwatch-topic"
     assert state.arrivals[2].body["message"] == "hello"
+
+
+def test_apprise_channel_uploads_the_skeleton_picture(receiver):
+    state, port = receiver
+    image = skeleton_picture(_keypoints(), 1.0)
+    result = create_channel(f"ntfy://127.0.0.1:{port}/topic").send(Message("k2", "t", "b", "fall_alert", image))
+    assert result.ok
+    (arrival,) = state.arrivals
+    assert "filename=skeleton.png" in arrival.path and arrival.body["raw"] == image
 
 
 def test_send_message_reports_each_channel(receiver):
