@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.config import SourceConfig
+from edge.config import ConfigError, SourceConfig
 from edge.sources import Frame, FrameSource, ResilientSource, SourceError, create_source
+from edge.sources.opencv import OpenCVSource
 
 CLIPS = {  # path under gmdcsa24 -> frames (counted by decoding every frame with cv2)
     "Subject 1/Fall/13.mp4": 128,  # ~30 fps
@@ -90,12 +91,17 @@ def test_truncated_file_delivers_what_it_has(shared_data: Path, tmp_path: Path) 
     [
         ("ftp://camera/stream", "auto", "unknown source scheme"),
         ("csi://0", "opencv", 'needs source.backend = "jetson"'),
-        ("", "auto", "source.uri is empty"),
     ],
 )
 def test_bad_uri_is_refused_naming_it(uri: str, backend: str, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         create_source(SourceConfig(uri=uri, backend=backend))
+
+
+@pytest.mark.parametrize(("key", "value"), [("uri", " "), ("width", -1), ("width", 640)])
+def test_bad_source_config_names_the_key(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"source\.{key} = "):
+        SourceConfig(**{key: value})
 
 
 def test_jetson_backend_without_jetson_utils_names_what_to_install() -> None:
@@ -192,6 +198,22 @@ def test_live_stream_that_dies_is_lost_then_restored(mjpeg: MjpegServer) -> None
     assert log == ["source_lost", "source_restored"]
     assert got >= 5 and not source.lost
     assert np.all(np.diff(times) > 0)  # live time keeps increasing across the reopen
+
+
+def test_a_slow_loop_gets_the_newest_live_frame_not_a_stale_one(mjpeg: MjpegServer) -> None:
+    """A loop slower than the camera skips frames (counted) instead of falling further behind."""
+    source = OpenCVSource(f"http://127.0.0.1:{mjpeg.port}/", live=True)
+    try:
+        first = None
+        while first is None:
+            first = source.read()
+        time.sleep(0.5)  # the loop is busy (pose...) while the stream keeps sending every 20 ms
+        newest = source.read()
+        assert newest is not None and newest.index == first.index + 1
+        assert newest.video_time - first.video_time >= 0.4  # captured after the pause, not queued before it
+        assert source.frames_skipped > 0
+    finally:
+        source.close()
 
 
 # --- the reopen schedule in simulated time ---------------------------------------------------------

@@ -71,8 +71,6 @@ def create_source(cfg: SourceConfig) -> ResilientSource:
     cannot open yet is retried with backoff (and reported lost after `cfg.lost_after_s`).
     """
     uri = cfg.uri.strip()
-    if not uri:
-        raise SourceError("source.uri is empty: give a file, /dev/videoN, rtsp://... or csi://0")
     backend = choose_backend(uri, cfg.backend)
     live = is_live(uri)
     if not live and backend != "jetson" and not Path(uri.removeprefix("file://")).is_file():

@@ -37,6 +37,9 @@ class FrameSource(ABC):
 
     #: Frames per second the file or device reports; None when unknown (writers then assume 30).
     fps: float | None = None
+    #: Live backends: the monotonic clock value at their video_time 0 (None: ResilientSource stamps
+    #: frames when it reads them).
+    started_at: float | None = None
 
     @abstractmethod
     def read(self) -> Frame | None:

@@ -50,7 +50,7 @@ class JetsonSource(FrameSource):
             raise SourceError(f"{uri}: cannot open the source ({exc})") from None
         self.live = live
         self._clock = clock
-        self._t0 = clock()
+        self.started_at = clock()
         rate = float(self._src.GetFrameRate())
         self.fps = rate if 0 < rate <= 1000 else None
         self._index = 0
@@ -70,7 +70,7 @@ class JetsonSource(FrameSource):
             return None
         self._sync()
         bgr = cv2.cvtColor(self._to_numpy(image), cv2.COLOR_RGB2BGR)
-        video_time = self._clock() - self._t0 if self.live else self._index / (self.fps or 30.0)
+        video_time = self._clock() - self.started_at if self.live else self._index / (self.fps or 30.0)
         frame = Frame(bgr, video_time, self._index)
         self._index += 1
         return frame

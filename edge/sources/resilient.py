@@ -11,8 +11,9 @@ drains `pop_status()`; each `SourceStatus` becomes an Event of the same kind and
         if frame is not None:
             ...
 
-Live timestamps are restamped here (monotonic seconds since this wrapper started), so video_time
-keeps increasing across reopens; frame indexes keep counting too. Files pass through untouched: a
+Live timestamps are restamped here to monotonic seconds since this wrapper started (from the
+backend's capture time when it reports `started_at`, else the time of reading), so video_time keeps
+increasing across reopens; frame indexes keep counting too. Files pass through untouched: a
 file that ends is finished, never lost.
 """
 
@@ -136,7 +137,9 @@ class ResilientSource(FrameSource):
                 self.lost = False
                 self._status.append(SourceStatus("source_restored", self._now()))
                 logger.warning("source restored")
-            frame = Frame(frame.image, self._now(), self._index)
+            started = self._inner.started_at if self._inner is not None else None
+            video_time = self._now() if started is None else started + frame.video_time - self._t0
+            frame = Frame(frame.image, video_time, self._index)
             self._index += 1
             return frame
         if self._inner is not None and self._inner.finished:
