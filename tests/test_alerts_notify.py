@@ -376,6 +376,13 @@ def test_sigkill_mid_delivery_then_restart_delivers_every_alert_once_per_channel
     assert Outbox(outbox_path).counts() == {"pending": 0, "delivered": 12, "failed": 0}
 
 
+def test_an_outbox_that_cannot_be_opened_is_a_config_error(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    cfg = NotifyConfig(outbox=str(tmp_path / "a_file" / "outbox.sqlite"))
+    with pytest.raises(ConfigError, match=r"notify\.outbox = .*cannot open the outbox"):
+        Notifier("Hall", cfg, [])
+
+
 def test_the_same_event_is_stored_once(tmp_path):
     outbox = Outbox(tmp_path / "o.sqlite")
     message = compose(Event("fall_alert", 1.0, 1), "Kitchen")

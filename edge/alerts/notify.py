@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from datetime import datetime
 
 import numpy as np
@@ -129,6 +130,7 @@ class Notifier:
     """Durable push notifications for one room.
 
     room: the place named in every message. cfg: the notify section. channels: from create_channels.
+    Raises ConfigError naming notify.outbox when the outbox cannot be opened or created.
     An alert is committed to the outbox before `alert` returns and sent by one worker thread per
     channel, so a slow or failing channel never holds back the others.
     """
@@ -137,7 +139,10 @@ class Notifier:
         self.room = room
         self.cfg = cfg
         self.channels = channels
-        self.outbox = Outbox(cfg.outbox)
+        try:
+            self.outbox = Outbox(cfg.outbox)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"notify.outbox = {cfg.outbox!r}: cannot open the outbox: {exc}") from None
         self.workers = [OutboxWorker(self.outbox, [c], cfg.backoff_s, cfg.backoff_max_s) for c in channels]
 
     @classmethod
