@@ -12,7 +12,8 @@ Topics, with base = <mqtt.topic_prefix>/<node> (node = mqtt.node_id, or the room
 paho-mqtt 2.x (CallbackAPIVersion.VERSION2): connect_async + loop_start, so nothing here waits on
 the network and paho reconnects by itself (1 s .. 60 s). A connect the broker refuses (bad
 password, not authorised) is logged as an error and `connected` stays clear. Messages published
-while disconnected are queued (up to QUEUE_MAX) and sent in order on the next connect.
+while disconnected are queued (up to QUEUE_MAX) and sent in order on the next connect; a QoS 1
+message in flight when the connection drops is re-sent by paho itself after reconnecting.
 """
 
 from __future__ import annotations
