@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(importlib.import_module(args._module).main(args))
-    except (ConfigError, FileNotFoundError) as exc:
+    except (ConfigError, FileNotFoundError, ImportError) as exc:  # ImportError: an extra is not installed
         print(f"fallwatch {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
