@@ -205,6 +205,7 @@ def evaluate_windows(windows: WindowSet, probs: np.ndarray, threshold: float = A
             windows.fall_onset_s[rows],
             windows.is_fall_clip[rows],
             probs[rows],
+            threshold,
         )
     return {
         "windows": window_report(windows.masks, probs),
