@@ -114,3 +114,16 @@ def test_short_clip_is_reported_not_windowed() -> None:
     short = Clip("t/s", "t", "t/s", clip.times[:5], clip.keypoints[:5], 1.0, clip.allowed[:5], "adl")
     report = build_windows([short], FeatureConfig())
     assert len(report.windows) == 0 and "shorter than one window" in report.skipped[0].reason
+
+
+def test_cached_only_build_skips_unposed_videos_by_name(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    (data / "phone_falls").mkdir(parents=True)
+    shutil.copy(shared_data / "phone_falls" / "Fall01.mp4", data / "phone_falls")
+    argv = ["dataset", "build", "--data", str(data), "--out", str(tmp_path / "ds.npz"), "--no-progress"]
+    code = cli_main([*argv, "--sources", "phone_falls", "--cached-only", "--pose-cache", str(tmp_path / "empty")])
+    assert code == 1 and not (tmp_path / "ds.npz").exists()  # nothing to write, nothing half-written
+    err = capsys.readouterr().err
+    assert "Fall01.mp4: not in the pose cache" in err and "nothing written" in err

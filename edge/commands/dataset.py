@@ -76,6 +76,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     finally:
         bar.close()
+    for skip in report.skipped:
+        print(f"fallwatch dataset build: {skip}", file=sys.stderr)
     if len(report.windows) == 0:
         print("fallwatch dataset build: no windows: nothing written", file=sys.stderr)
         return 1
@@ -89,8 +91,6 @@ def main(args: argparse.Namespace) -> int:
     }
     out = Path(args.out)
     write_dataset(out, report.windows, cfg.features, meta)
-    for skip in report.skipped:
-        print(f"fallwatch dataset build: {skip}", file=sys.stderr)
     print(report.table())
     print(f"wrote {out}: {len(report.windows)} windows from {sum(report.clips_per_source.values())} clips "
           f"in {time.monotonic() - started:.0f} s; skipped {len(report.skipped)}")  # fmt: skip
