@@ -43,8 +43,12 @@ GROUPS = {
     "UP-Fall lying down": UP_LYING,
 }
 RULES = {
+    # the classifier saying "falling or down" with no drop needed: the posture rule
     "posture only (min_drop 0)": ["events.min_drop=0"],
-    "motion only (fall_threshold 0.01)": ["events.fall_threshold=0.01"],
+    # the classifier's falling motion alone: P(fall) >= 0.6, "down" made unreachable, no drop needed
+    "fall class only (min_drop 0, down_threshold 0.99)": ["events.min_drop=0", "events.down_threshold=0.99"],
+    # the trunk drop alone: any probability passes
+    "trunk drop only (fall_threshold 0.01)": ["events.fall_threshold=0.01"],
     "both (defaults)": [],
 }
 

@@ -74,7 +74,7 @@ class Event:
 # Evidence per frame, for a track with a full window (a window that is not yet full never alarms):
 #   posture/classifier: P(fall) >= fall_threshold (the falling motion), or the person is down:
 #                       P(fall) + P(lie) >= down_threshold
-#   motion:             the hips dropped >= min_drop body lengths within drop_within_s seconds, at
+#   motion:             the trunk dropped >= min_drop body lengths within drop_within_s seconds, at
 #                       some time in the last motion_memory_s seconds (Track.drop)
 #   place:              the body centre is outside every bed zone
 # All three for `suspect_frames` consecutive frames -> fall_suspected (LED).
@@ -84,10 +84,12 @@ class Event:
 # filled (the first full window of GMDCSA24 Subject 1/Fall/14 is mostly lying: P(fall) 0.02, P(lie)
 # 0.93) and falls that start from lying (out of a bed). So the classifier only has to say "falling
 # or down", and the drop rule vetoes slow, deliberate lying down: lying down on purpose lowers the
-# hips over seconds, a fall within a second. The drop is measured on the track's own history, not
+# trunk over seconds, a fall within a second. The drop is measured on the track's own history, not
 # on the window, so a fall that began before the window filled still counts for motion_memory_s; a
-# fall out of a bed is a short drop (bed height), which is why min_drop is small (0.2 body lengths;
-# the hips of a person lying still jitter by up to 0.13 on GMDCSA24).
+# fall out of a bed is a short drop (bed height, not measured: no such clip here), which is why
+# min_drop is small: 0.2 body lengths. Largest drop per clip, MediaPipe keypoints: 11 falls
+# (GMDCSA24, UP-Fall) 0.26-0.70; 6 UP-Fall clips of lying down on purpose <= 0.04; 5 GMDCSA24
+# daily-activity clips <= 0.12, except bending fast to take a bottle from under a bed, 0.35.
 #
 # After fall_suspected at time t0, per frame the person is "down" (P(fall) + P(lie) >=
 # down_threshold), "up" (< up_threshold) or unsure (between them, or no probabilities because the
