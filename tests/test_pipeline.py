@@ -172,8 +172,12 @@ FALL_CLIPS = [f"Subject 1/Fall/{n}.mp4" for n in (13, 14, 15)] + [f"Subject 2/Fa
 ADL_CLIPS = ["Subject 1/ADL/10.mp4", "Subject 1/ADL/16.mp4", "Subject 2/ADL/23.mp4"] + [
     f"Subject 2 (earlier release)/ADL/{n}.mp4" for n in (24, 26)
 ]
-# The clips end 2-8 s after the fall: the product's confirm_s (10 s) could never be reached in them.
-CLIP_OVERRIDES = ["events.confirm_s=1", "events.heartbeat_s=0"]
+# The fall clips end 2-8 s after the fall, with the person still down: the product's confirm_s (10 s)
+# cannot be reached in them, so they run with confirm_s = 1 s. The daily-activity clips run with the
+# product's settings: a bend that looks like a fall for a moment may light the LED (fall_suspected)
+# but must recover before it becomes an alert.
+FALL_OVERRIDES = ["events.confirm_s=1", "events.heartbeat_s=0"]
+PRODUCT_OVERRIDES = ["events.heartbeat_s=0"]
 TRACE_CACHE = Path(os.environ.get("FALLWATCH_CACHE", Path.home() / ".cache" / "fallwatch")) / "pipeline-traces"
 
 
@@ -200,14 +204,17 @@ def mediapipe_trace(clip: Path) -> Path:
     return path
 
 
-def run_clip(clip: Path, tmp_path: Path, pose_type: str = "recorded") -> tuple[Pipeline, Path]:
+def run_clip(
+    clip: Path, tmp_path: Path, overrides: list[str], pose_type: str = "recorded"
+) -> tuple[Pipeline, Path, Path]:
     """The whole pipeline on a real clip (OpenCV decode, annotated .mp4 out, events log); pose from the cache."""
     pose = [f'pose.recorded_path="{mediapipe_trace(clip)}"'] if pose_type == "recorded" else []
-    out, log = tmp_path / f"{clip.stem}.mp4", tmp_path / f"{clip.stem}.jsonl"
+    slug = f"{clip.parent.parent.name}-{clip.parent.name}-{clip.stem}".replace(" ", "_")  # clip names repeat
+    out, log = tmp_path / f"{slug}.mp4", tmp_path / f"{slug}.jsonl"
     cfg = load_config(
         None,
         [
-            *CLIP_OVERRIDES,
+            *overrides,
             f'source.uri="{clip}"',
             f'pose.type="{pose_type}"',
             *pose,
@@ -218,7 +225,7 @@ def run_clip(clip: Path, tmp_path: Path, pose_type: str = "recorded") -> tuple[P
     )
     pipeline = Pipeline(cfg)
     pipeline.run()
-    return pipeline, out
+    return pipeline, out, log
 
 
 def frame_count(video: Path) -> int:
@@ -252,7 +259,7 @@ def test_demo_runs_and_says_what_happened(
 def test_live_mediapipe_pipeline_on_a_real_fall(shared_data: Path, tmp_path: Path) -> None:
     """Pose runs inside the pipeline here (no cache): decode -> MediaPipe -> ... -> a fall alert."""
     clip = shared_data / "gmdcsa24" / "Subject 1" / "Fall" / "13.mp4"
-    pipeline, out = run_clip(clip, tmp_path, pose_type="mediapipe")
+    pipeline, out, _ = run_clip(clip, tmp_path, FALL_OVERRIDES, pose_type="mediapipe")
     assert pipeline.summary.frames_in == pipeline.summary.frames_out == frame_count(out) == frame_count(clip)
     assert "fall_alert" in [e.event for e in pipeline.events]
 
@@ -262,15 +269,15 @@ def test_alerts_on_gmdcsa24_falls_and_not_on_daily_activities(shared_data: Path,
     results = {}
     for name in FALL_CLIPS + ADL_CLIPS:
         clip = shared_data / "gmdcsa24" / name
-        pipeline, out = run_clip(clip, tmp_path)
+        pipeline, out, log = run_clip(clip, tmp_path, FALL_OVERRIDES if name in FALL_CLIPS else PRODUCT_OVERRIDES)
         assert pipeline.summary.frames_in == frame_count(clip) == frame_count(out)  # frames out == frames in
-        logged = read_events(tmp_path / f"{clip.stem}.jsonl")  # every line parses
+        logged = read_events(log)  # every line parses
         assert [e.id for e in logged] == [e.id for e in pipeline.events]
         results[name] = [f"{e.event}@{e.video_time:.1f}" for e in pipeline.events]
-    caught = [n for n in FALL_CLIPS if any(r.startswith("fall_alert") for r in results[n])]
-    false_alarms = [n for n in ADL_CLIPS if any(r.startswith("fall_") for r in results[n])]
     report = "\n".join(f"{n}: {results[n]}" for n in FALL_CLIPS + ADL_CLIPS)
-    assert len(caught) == len(FALL_CLIPS) and not false_alarms, report
+    caught = [n for n in FALL_CLIPS if any(r.startswith("fall_alert") for r in results[n])]
+    false_alarms = [n for n in ADL_CLIPS if any(r.startswith(("fall_alert", "long_lie")) for r in results[n])]
+    assert caught == FALL_CLIPS and not false_alarms, report
 
 
 @needs_model
