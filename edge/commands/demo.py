@@ -21,6 +21,13 @@ MODEL = Path(edge.__file__).resolve().parents[1] / "models" / "fallwatch.onnx"
 OUT = Path("out") / "demo"
 # The clip is 5.7 s long: the product's confirm_s (10 s) would end it before an alert could be due.
 CONFIRM_S = 2.0
+# What each event does in the room (the demo's GPIO is simulated and no push channel is configured).
+MEANING = {
+    "fall_suspected": "LED blinks",
+    "fall_alert": "buzzer + LED on; push to caregivers",
+    "recovered": "alarm off",
+    "cancelled": "alarm off (cancel button)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,15 +62,18 @@ def main(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(cfg)
     summary = pipeline.run()
     print(f"FallWatch demo: a fall from GMDCSA24 ({TRACE.name}, keypoints by MediaPipe), replayed without a camera.")
-    print(f"Pipeline: recorded pose -> tracking -> windows -> {pipeline.classifier.name} -> events (confirm_s = {CONFIRM_S} s).")
+    print(
+        f"Pipeline: recorded pose -> tracking -> windows -> {pipeline.classifier.name} -> events (confirm_s = {CONFIRM_S} s)."
+    )
     print("What happened:")
     for event in pipeline.events:
         who = f"person {event.track_id}" if event.track_id is not None else "camera"
         probs = f" (P(fall) {event.probs['fall']:.2f}, P(lie) {event.probs['lie']:.2f})" if event.probs else ""
-        print(f"  {event.video_time:5.2f} s  {event.event:15s} {who}{probs}")
+        meaning = f"  -> {MEANING[event.event]}" if event.event in MEANING else ""
+        print(f"  {event.video_time:5.2f} s  {event.event:15s} {who}{probs}{meaning}")
     if not pipeline.events:
         print("  no events: the classifier did not see a fall in this clip")
     print(summary.format())
-    print(f"Annotated video (stick figure, id, class, state on every frame): {cfg.output.uri}")
-    print(f"Events log (JSON lines): {cfg.log.events}")
+    print(f"Annotated video (stick figure, id, class, state on every frame): {Path(cfg.output.uri).resolve()}")
+    print(f"Events log (JSON lines): {Path(cfg.log.events).resolve()}")
     return 0
