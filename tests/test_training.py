@@ -95,16 +95,17 @@ def test_alarm_rule_needs_consecutive_windows_and_rearms() -> None:
 
 
 def test_clip_report_counts_detections_false_alarms_and_delay() -> None:
-    clips = np.array(["f1"] * 4 + ["f2"] * 4 + ["a1"] * 4)
-    ends = np.tile(np.arange(4) * 1.0, 3)
-    onset = np.array([2.0] * 4 + [np.nan] * 4 + [np.nan] * 4)
-    is_fall = np.array([True] * 8 + [False] * 4)
-    p_fall = np.array([0.0, 0.0, 0.9, 0.9] + [0.0] * 4 + [0.8, 0.8, 0.0, 0.0])
+    clips = np.array(["f1"] * 4 + ["f2"] * 4 + ["a1"] * 4 + ["f3"] * 4)
+    ends = np.tile(np.arange(4) * 1.0, 4)
+    onset = np.array([2.0] * 4 + [1.0] * 4 + [np.nan] * 4 + [np.nan] * 4)  # f3: fall over before any window
+    is_fall = np.array([True] * 8 + [False] * 4 + [True] * 4)
+    p_fall = np.array([0.0, 0.0, 0.9, 0.9] + [0.0] * 4 + [0.8, 0.8, 0.0, 0.0] + [0.0] * 4)
     probs = np.stack([np.array([p, 1 - p, 0, 0, 0]) for p in p_fall])
     rep = clip_report(clips, ends, onset, is_fall, probs)
     assert (rep["falls_detected"], rep["fall_clips"], rep["missed"]) == (1, 2, ["f2"])
     assert (rep["adl_clips_with_alarm"], rep["false_alarm_clips"]) == (1, ["a1"])
     assert rep["delay_s_median"] == pytest.approx(1.0)
+    assert rep["falls_before_first_window"] == 1
 
 
 def test_window_report_leaves_ambiguous_windows_out_of_fall_f1() -> None:
@@ -141,7 +142,8 @@ def test_threshold_is_chosen_to_catch_falls_without_alarming_daily_activities() 
     is_fall = np.array([True] * 3 + [False] * 3)
     p_fall = np.array([0.45, 0.45, 0.45, 0.25, 0.25, 0.1])  # the fall only reaches 0.45, the ADL clip 0.25
     probs = np.stack([np.array([p, 1 - p, 0, 0, 0]) for p in p_fall])
-    assert choose_threshold(clips, ends, np.full(6, np.nan), is_fall, probs) == pytest.approx(0.4)
+    onset = np.array([0.0] * 3 + [np.nan] * 3)
+    assert choose_threshold(clips, ends, onset, is_fall, probs) == pytest.approx(0.4)
 
 
 def test_fall_onset_is_where_the_last_fall_allowed_run_starts() -> None:

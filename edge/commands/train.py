@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated sources not to train on (default {','.join(d.exclude_sources)}: it would leak, see "
         "edge/training/train.py; '' for none)",
     )
+    parser.add_argument("--fall-weight", type=float, default=d.fall_weight, help="multiplies the fall class weight")
     variant = parser.add_argument_group("feature variant (default: the dataset's feature config)")
     variant.add_argument("--joints", default=None, help="comma-separated canonical joints, or 'all'")
     variant.add_argument("--velocity", action=argparse.BooleanOptionalAction, default=None)
@@ -129,6 +130,7 @@ def main(args: argparse.Namespace) -> int:
             cross_source=args.cross_source,
             exclude_sources=tuple(s for s in args.exclude_sources.split(",") if s),
             feature_config=cfg,
+            fall_weight=args.fall_weight,
         )
         result = train(windows, opts, checkpoint_dir=Path(args.out), verbose=2 if args.progress else 0)
     except ValueError as exc:

@@ -57,19 +57,25 @@ def clip_report(
 ) -> dict[str, Any]:
     """Clip-level results over all clips present.
 
-    clips, end_s, fall_onset_s, is_fall_clip: (W,) per window; probs: (W, 5). A fall clip without a
-    labelled onset uses its first window's end time. Returns counts, rates, delays (seconds) and the ids
-    of missed falls and of clips with false alarms.
+    clips, end_s, fall_onset_s, is_fall_clip: (W,) per window; probs: (W, 5). A fall clip with no onset
+    (NaN: no window of it allows fall, i.e. the fall is over before the first full window) cannot be
+    detected by any window classifier: it is counted in `falls_before_first_window`, not in `fall_clips`,
+    and its alarms count as false alarms. Returns counts, rates, delays (seconds) and the ids of missed
+    falls and of clips with false alarms.
     """
     missed, false_clips, delays = [], [], []
-    n_fall = n_adl = adl_alarms = early_alarms = 0
+    n_fall = n_adl = adl_alarms = early_alarms = unobservable = 0
     for clip in sorted(set(clips.tolist())):
         rows = clips == clip
         alarms = alarm_times(end_s[rows], probs[rows, FALL], threshold)
-        if is_fall_clip[rows][0]:
+        onset = float(fall_onset_s[rows][0])
+        if is_fall_clip[rows][0] and not np.isfinite(onset):
+            unobservable += 1
+            early_alarms += len(alarms)
+            if alarms:
+                false_clips.append(clip)
+        elif is_fall_clip[rows][0]:
             n_fall += 1
-            onset = float(fall_onset_s[rows][0])
-            onset = onset if np.isfinite(onset) else float(end_s[rows].min())
             early = [t for t in alarms if t < onset - ONSET_TOLERANCE_S]
             on_time = [t for t in alarms if t >= onset - ONSET_TOLERANCE_S]
             early_alarms += len(early)
@@ -87,6 +93,7 @@ def clip_report(
     return {
         "fall_clips": n_fall,
         "falls_detected": n_fall - len(missed),
+        "falls_before_first_window": unobservable,
         "early_alarms_in_fall_clips": early_alarms,
         "adl_clips": n_adl,
         "adl_clips_with_alarm": sum(1 for c in false_clips if c in set(clips[~is_fall_clip].tolist())),

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.classes import CLASSES
+from edge.classes import CLASSES, FALL
 from edge.features import FeatureConfig
 from edge.training.evaluate import ALARM_THRESHOLD, choose_threshold, clip_report, per_source_f1, window_report
 from edge.training.loss import class_weights_from_masks, partial_label_loss, set_accuracy
@@ -46,6 +46,8 @@ class TrainOptions:
     exclude_sources: sources never trained on. By default MD4FD: it re-cuts UR Fall recordings that
     urfd_alphapose and urfd_video already hold, and its daily-activity chains (and 5 of its 16 fall
     chains) cannot be matched to their recording, so training on them would leak into UR Fall test clips.
+    fall_weight: multiplies the balanced class weight of `fall` (few windows are definitely falling:
+    most fall clips allow fall or lie, which the loss can satisfy with lie alone).
     """
 
     preset: str = "gru8-dense"
@@ -60,6 +62,7 @@ class TrainOptions:
     fold: int = 0
     cross_source: str | None = None
     exclude_sources: tuple[str, ...] = ("md4fd_urfd",)
+    fall_weight: float = 1.0
     feature_config: FeatureConfig | None = None
 
 
@@ -127,6 +130,7 @@ def train(
     m_tr = np.concatenate([tr.masks] * (2 if opts.flip else 1)).astype(np.float32)
     x_va, m_va = x_all[split.val], va.masks.astype(np.float32)
     weights = class_weights_from_masks(m_tr)
+    weights[FALL] *= opts.fall_weight
     log.info("train %s seed %d: %s windows, class weights %s", opts.preset, opts.seed, split.counts(), weights)
 
     model = build_model(opts.preset, cfg.window_frames, cfg.num_features, seed=opts.seed)
