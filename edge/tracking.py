@@ -68,14 +68,15 @@ class Track:
     def drop(self, now: float, within_s: float, memory_s: float) -> float:
         """The largest fall of the trunk within `within_s` seconds, over the last `memory_s`.
 
-        In body lengths: divided by the largest extent of the body (the box's longer side, in image
-        heights) over those seconds, which is the standing height when the person stood in them, so
-        camera distance drops out. Heights are median-filtered over 3 frames against keypoint
-        jitter. The trunk is the mean height of both shoulders and both hips, and only frames with
-        all four found count (the box centre jumps when limbs come and go; the hips alone barely
-        move in a fall away from the camera: 0.13 body lengths on GMDCSA24 Subject 2/Fall/14, the
-        trunk 0.26). 0 when the trunk only rose or stayed, or with fewer than 3 such frames. A fall that
-        began before the window filled still counts while it is within `memory_s`.
+        The trunk is the mean height of both shoulders and both hips; only frames with all four
+        found count (the box centre jumps when limbs come and go; the hips alone barely move in a
+        fall away from the camera: 0.13 body lengths on GMDCSA24 Subject 2/Fall/14, the trunk
+        0.26). Heights are median-filtered over 3 frames against keypoint jitter. The result is in
+        body lengths: divided by the body's largest extent over those seconds (the longer side of
+        the box around its keypoints of confidence >= MIN_CONFIDENCE, in image heights), which is
+        the standing height when the person stood in them, so camera distance drops out.
+        0 when the trunk only rose or stayed, or with fewer than 3 such frames. A fall that began
+        before the window filled still counts while it is within `memory_s`.
         """
         rows = [h for h in self._history if h[0] >= now - memory_s]
         if len(rows) < 3:
@@ -95,7 +96,8 @@ class Track:
         self.window.push(time, keypoints)
         trunk = keypoints[TRUNK]
         if (trunk[:, 2] >= MIN_CONFIDENCE).all():
-            width, height = (box[2] - box[0]) * aspect, box[3] - box[1]
+            sure = keypoints[keypoints[:, 2] >= MIN_CONFIDENCE, :2]  # not MediaPipe's off-frame guesses
+            width, height = np.ptp(sure[:, 0]) * aspect, np.ptp(sure[:, 1])
             self._history.append((time, float(trunk[:, 1].mean()), float(max(width, height))))
         while self._history and self._history[0][0] < time - keep_s:
             self._history.popleft()
