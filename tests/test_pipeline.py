@@ -307,3 +307,38 @@ def test_cancel_button_ends_a_suspected_fall_and_stop_releases_the_pins() -> Non
         pipeline.stop()
     assert [e.event for e in pipeline.events] == ["fall_suspected", "cancelled"]
     assert pins.closed and not any(pins.levels.values())
+
+
+@needs_model
+def test_two_people_are_tracked_apart_and_classified_in_one_batch_per_frame(tmp_path: Path) -> None:
+    from edge.pose.recorded import load_trace
+
+    demo = load_trace(REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz")
+    other = demo.keypoints.copy()
+    other[..., 0] = np.where(other[..., 2] > 0, other[..., 0] * 0.4, 0.0)  # a second person, left of the first
+    first = demo.keypoints.copy()
+    first[..., 0] = np.where(first[..., 2] > 0, 0.6 + first[..., 0] * 0.4, 0.0)
+    trace = record_trace(tmp_path / "two.npz", Trace(demo.times, np.concatenate([first, other], axis=1), demo.size))
+    cfg = load_config(
+        None,
+        [
+            f'source.uri="{trace}"',
+            'pose.type="recorded"',
+            f'pose.recorded_path="{trace}"',
+            f'classifier.model="{MODEL}"',
+        ],
+    )
+    pipeline = Pipeline(cfg, sink=NullSink(), events_path="")
+    batches: list[int] = []
+    ids: set[int] = set()
+    pipeline.start()
+    try:
+        backend_run = pipeline.classifier.backend.run
+        pipeline.classifier.backend.run = lambda w: batches.append(len(w)) or backend_run(w)  # counts calls
+        while pipeline.step():
+            ids |= {t.id for t in pipeline.tracker.tracks}
+    finally:
+        pipeline.stop()
+    assert ids == {1, 2}  # two people, two ids, never a third
+    assert max(batches) == 2 and len(batches) <= pipeline.summary.frames_in  # one call per frame at most
+    assert sorted({e.track_id for e in pipeline.events if e.event == "fall_suspected"}) == [1, 2]
