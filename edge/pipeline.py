@@ -121,6 +121,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._old_handlers: dict[int, Any] = {}
         self._notifier: Any = None
+        self._failed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -223,7 +224,8 @@ class Pipeline:
     def _close_output(self) -> None:
         if self.sink is not None:
             self.summary.frames_out = self.sink.frames_written
-            self.sink.close()
+            sink, self.sink = self.sink, None
+            sink.abort() if self._failed else sink.close()
 
     def _close_source(self) -> None:
         if self.source is not None:
@@ -251,6 +253,9 @@ class Pipeline:
             while not self._stop.is_set():
                 if not self.step():
                     break
+        except BaseException:
+            self._failed = True  # the output is aborted: no half-written file is left behind
+            raise
         finally:
             self.summary.seconds = time.perf_counter() - began
             self.stop()
