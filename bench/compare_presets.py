@@ -32,7 +32,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "bones+vel+acc": {"velocity": True, "acceleration": True, "unit_bones": False},
     "unit-bones+vel": {"velocity": True, "acceleration": False, "unit_bones": True},
     "all-joints+vel": {"velocity": True, "acceleration": False, "unit_bones": False, "joints": ("all",)},
+    "bones+vel+early": {"velocity": True, "acceleration": False, "unit_bones": False},
 }
+EARLY_VARIANT = "bones+vel+early"  # adds edge/training/early.py windows to training (fallwatch train --early-windows)
 DEFAULT_VARIANT = "bones+vel"
 CLIP_SOURCES = ("gmdcsa24", "urfd_video")
 
@@ -61,14 +63,22 @@ def keras_latency_ms(model: Any, x: np.ndarray, repeats: int = 30) -> float:
 
 
 def one_run(
-    windows: Any, preset: str, variant: str, seed: int, epochs: int, measure_latency: bool, cache: dict
+    windows: Any,
+    preset: str,
+    variant: str,
+    seed: int,
+    epochs: int,
+    measure_latency: bool,
+    cache: dict,
+    early: Any = None,
 ) -> dict[str, Any]:
     """Train one (preset, variant, seed) and return its row of numbers (cache: features shared by runs)."""
     from edge.training.train import TrainOptions, train
     from edge.training.windowset import features, variant_config
 
     cfg = variant_config(windows.feature_config, **VARIANTS[variant])
-    result = train(windows, TrainOptions(preset=preset, seed=seed, epochs=epochs, feature_config=cfg), cache=cache)
+    opts = TrainOptions(preset=preset, seed=seed, epochs=epochs, feature_config=cfg)
+    result = train(windows, opts, cache=cache, early=early if variant == EARLY_VARIANT else None)
     test = result.metrics["test"]
     row: dict[str, Any] = {
         "preset": preset,
@@ -147,12 +157,22 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", action="store_true", help="skip runs already in <out>.jsonl")
+    parser.add_argument("--data", default="../shared/data", help="shared data folder (for early windows)")
+    parser.add_argument("--pose-cache", default="~/.cache/fallwatch/pose", help="pose cache (for early windows)")
     args = parser.parse_args()
     set_threads(args.threads)
     from edge.training.windowset import load_windowset
 
     windows = load_windowset(Path(args.dataset))
     seeds = [int(s) for s in args.seeds.split(",")]
+    early = None
+    if EARLY_VARIANT in args.variants.split(","):
+        from edge.training.early import load_early_windows
+        from edge.training.windowset import from_windows
+
+        sources = sorted(set(windows.sources.tolist()))
+        made = load_early_windows(Path(args.data), sources, windows.feature_config, Path(args.pose_cache).expanduser())
+        early = from_windows(made, windows.feature_config)
     jobs = [(p, DEFAULT_VARIANT) for p in args.presets.split(",") if p]
     jobs += [(args.variant_preset, v) for v in args.variants.split(",") if v and v != DEFAULT_VARIANT]
     out = Path(args.out)
@@ -165,12 +185,12 @@ def main() -> int:
     cache: dict = {}
     command = "nice .venv/bin/python bench/compare_presets.py " + " ".join(sys.argv[1:])
     for preset, variant in jobs:
-        if variant != DEFAULT_VARIANT:
+        if variant not in (DEFAULT_VARIANT, EARLY_VARIANT):
             cache.clear()  # one feature variant's arrays at a time (the default's are reused by every preset)
         for i, seed in enumerate(seeds):
             if (preset, variant, seed) in done:
                 continue
-            row = one_run(windows, preset, variant, seed, args.epochs, i == 0, cache)
+            row = one_run(windows, preset, variant, seed, args.epochs, i == 0, cache, early)
             rows.append(row)
             with log.open("a") as f:
                 f.write(json.dumps(row) + "\n")

@@ -165,3 +165,18 @@ def test_fall_onset_is_where_the_last_fall_allowed_run_starts() -> None:
     ws = from_windows(windows, FeatureConfig())
     np.testing.assert_allclose(ws.fall_onset_s[:4], 2.4)
     assert np.isnan(ws.fall_onset_s[4]) and ws.is_fall_clip.tolist() == [True] * 4 + [False]
+
+
+def test_early_windows_end_before_the_first_full_window_and_hold_the_first_frame(shared_data: Path) -> None:
+    from edge.training.early import MIN_SEEN_S, early_windows
+
+    cfg = FeatureConfig()
+    clip = next(c for c in load_clips(shared_data, ["urfd_alphapose"]).clips if c.times[-1] - c.times[0] > 3)
+    made = early_windows(clip, cfg)
+    t0 = clip.times[0]
+    assert len(made) > 0
+    assert (made.end_time >= t0 + MIN_SEEN_S - 1e-6).all() and (made.end_time < t0 + cfg.window_s).all()
+    first = made.keypoints[0]
+    np.testing.assert_array_equal(first[0], first[1])  # samples before the clip repeat its first frame
+    assert (first[..., 2] > 0).any(axis=-1).all()  # nothing is left missing at the start
+    assert made.allowed.any(axis=1).all() and set(made.subject.tolist()) == {clip.subject}

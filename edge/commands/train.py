@@ -17,6 +17,8 @@ from typing import Any
 
 DEFAULT_DATASET = "cache/dataset.npz"
 DEFAULT_OUT = "runs/train"
+DEFAULT_DATA = os.environ.get("FALLWATCH_DATA", "../shared/data")
+DEFAULT_POSE_CACHE = "~/.cache/fallwatch/pose"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated sources not to train on (default {','.join(d.exclude_sources)}: it would leak, see "
         "edge/training/train.py; '' for none)",
     )
+    parser.add_argument(
+        "--early-windows",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="add training windows that end before each clip's first full window (edge/training/early.py); "
+        "needs --data and, for videos, the pose cache",
+    )
+    parser.add_argument("--data", default=DEFAULT_DATA, help=f"the shared data folder (default {DEFAULT_DATA})")
+    parser.add_argument("--pose-cache", default=DEFAULT_POSE_CACHE, help=f"pose cache (default {DEFAULT_POSE_CACHE})")
     parser.add_argument("--fall-weight", type=float, default=d.fall_weight, help="multiplies the fall class weight")
     variant = parser.add_argument_group("feature variant (default: the dataset's feature config)")
     variant.add_argument("--joints", default=None, help="comma-separated canonical joints, or 'all'")
@@ -114,6 +125,16 @@ def main(args: argparse.Namespace) -> int:
     from edge.training.windowset import load_windowset, variant_config
 
     windows = load_windowset(Path(args.dataset))
+    early = None
+    if args.early_windows:
+        from edge.training.early import load_early_windows
+        from edge.training.windowset import from_windows
+
+        if not Path(args.data).is_dir():
+            raise FileNotFoundError(f"data folder {args.data} not found (pass --data, or --no-early-windows)")
+        sources = sorted(set(windows.sources.tolist()))
+        made = load_early_windows(Path(args.data), sources, windows.feature_config, Path(args.pose_cache).expanduser())
+        early = from_windows(made, windows.feature_config)
     try:
         cfg = variant_config(windows.feature_config, **feature_changes(args))
         opts = TrainOptions(
@@ -132,7 +153,7 @@ def main(args: argparse.Namespace) -> int:
             feature_config=cfg,
             fall_weight=args.fall_weight,
         )
-        result = train(windows, opts, checkpoint_dir=Path(args.out), verbose=2 if args.progress else 0)
+        result = train(windows, opts, checkpoint_dir=Path(args.out), verbose=2 if args.progress else 0, early=early)
     except ValueError as exc:
         print(f"fallwatch train: {exc}", file=sys.stderr)
         return 2

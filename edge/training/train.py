@@ -54,7 +54,7 @@ class TrainOptions:
     seed: int = 0
     epochs: int = 60
     batch_size: int = 64
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-3
     patience: int = 8
     flip: bool = True
     val_fraction: float = 0.15
@@ -79,16 +79,19 @@ class TrainResult:
     test_probs: np.ndarray | None = None
 
 
-FeatureCache = dict[tuple[FeatureConfig, bool], np.ndarray]
+FeatureCache = dict[tuple[str, FeatureConfig, bool], np.ndarray]
 
 
-def all_features(windows: WindowSet, cfg: FeatureConfig, flip: bool, cache: FeatureCache | None) -> np.ndarray:
-    """Features (W, T, F) of every window, from `cache` when it holds them (key: cfg, flip) for these windows."""
-    if cache is not None and (cfg, flip) in cache and len(cache[(cfg, flip)]) == len(windows):
-        return cache[(cfg, flip)]
+def all_features(
+    windows: WindowSet, cfg: FeatureConfig, flip: bool, cache: FeatureCache | None, name: str = "main"
+) -> np.ndarray:
+    """Features (W, T, F) of every window, from `cache` when it holds them (key: name, cfg, flip)."""
+    key = (name, cfg, flip)
+    if cache is not None and key in cache:
+        return cache[key]
     x = features(windows, cfg, flip=flip)
     if cache is not None:
-        cache[(cfg, flip)] = x
+        cache[key] = x
     return x
 
 
@@ -98,11 +101,13 @@ def train(
     checkpoint_dir: Path | None = None,
     verbose: int = 0,
     cache: FeatureCache | None = None,
+    early: WindowSet | None = None,
 ) -> TrainResult:
     """Train opts.preset on `windows` and evaluate it on the test subjects.
 
     checkpoint_dir: where the best-so-far weights are written (None: a temporary folder).
     cache: features already computed for these windows (several runs on one dataset share it).
+    early: extra training-only windows (edge.training.early); those of training subjects are added.
     Raises ValueError when the split leaves no training windows.
     """
     keras = import_keras()
@@ -128,6 +133,15 @@ def train(
     if opts.flip:
         x_tr = np.concatenate([x_tr, all_features(windows, cfg, True, cache)[split.train]])
     m_tr = np.concatenate([tr.masks] * (2 if opts.flip else 1)).astype(np.float32)
+    if early is not None and len(early):
+        rows = np.isin(early.subjects, np.unique(tr.subjects)) & ~np.isin(early.sources, list(opts.exclude_sources))
+        x_tr = np.concatenate([x_tr, all_features(early, cfg, False, cache, "early")[rows]])
+        m_tr = np.concatenate([m_tr, early.masks[rows].astype(np.float32)])
+        if opts.flip:
+            x_tr = np.concatenate([x_tr, all_features(early, cfg, True, cache, "early")[rows]])
+            m_tr = np.concatenate([m_tr, early.masks[rows].astype(np.float32)])
+        log.info("added %d early windows of training subjects (x%d with flips)", int(rows.sum()), 1 + opts.flip)
+    n_early = int(rows.sum()) if early is not None and len(early) else 0
     x_va, m_va = x_all[split.val], va.masks.astype(np.float32)
     weights = class_weights_from_masks(m_tr)
     weights[FALL] *= opts.fall_weight
@@ -177,7 +191,7 @@ def train(
         "parameters": int(model.count_params()),
         "options": {k: v for k, v in dataclasses.asdict(opts).items() if k != "feature_config"},
         "feature_config": cfg.to_dict(),
-        "split": {**split.counts(), "test_subjects": sorted(set(te.subjects.tolist()))},
+        "split": {**split.counts(), "early_train": n_early, "test_subjects": sorted(set(te.subjects.tolist()))},
         "class_weights": dict(zip(CLASSES, weights.tolist(), strict=True)),
         "epochs_run": len(history.get("loss", [])),
         "best_val_loss": min(history[monitor]) if history.get(monitor) else None,
