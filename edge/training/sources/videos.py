@@ -32,6 +32,7 @@ import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -76,10 +77,10 @@ def _clip(
     subject: str,
     track: PoseTrack,
     sets: list[frozenset[str]],
-    kind: str,
+    kind: Literal["fall", "adl"],
     onset: float | None,
 ) -> Clip:
-    return Clip(clip_id, source, subject, track.times, track.keypoints, track.aspect, masks(sets), kind, onset)  # type: ignore[arg-type]
+    return Clip(clip_id, source, subject, track.times, track.keypoints, track.aspect, masks(sets), kind, onset)
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
