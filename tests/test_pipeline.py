@@ -13,6 +13,7 @@ from edge.classifier.base import Classifier, ClassifierBackend
 from edge.cli import main as cli_main
 from edge.config import Config, PoseConfig, load_config
 from edge.events import read_events
+from edge.features import FeatureConfig
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.pose.recorded import RecordedPose, Trace, record_trace
@@ -181,6 +182,16 @@ PRODUCT_OVERRIDES = ["events.heartbeat_s=0"]
 TRACE_CACHE = Path(os.environ.get("FALLWATCH_CACHE", Path.home() / ".cache" / "fallwatch")) / "pipeline-traces"
 
 
+def model_features(cfg: Config) -> Config:
+    """cfg with the [features] the model was trained with (its features.json), as a deployment sets them."""
+    import json
+
+    trained = MODEL.parent / "features.json"
+    if trained.is_file():
+        cfg.features = FeatureConfig.from_dict(json.loads(trained.read_text(encoding="utf-8")))
+    return cfg
+
+
 def mediapipe_trace(clip: Path) -> Path:
     """The project's MediaPipe keypoints for every frame of `clip`, cached by file content and pose config."""
     import hashlib
@@ -223,7 +234,7 @@ def run_clip(
             f'log.events="{log}"',
         ],
     )
-    pipeline = Pipeline(cfg)
+    pipeline = Pipeline(model_features(cfg))
     pipeline.run()
     return pipeline, out, log
 
@@ -297,7 +308,9 @@ def test_cancel_button_ends_a_suspected_fall_and_stop_releases_the_pins() -> Non
         ],
     )
     pins = SimulatedPins()  # the hardware boundary: buzzer, LED and the cancel button
-    pipeline = Pipeline(cfg, alerts=AlertHub(LocalAlarm(cfg.gpio, pins)), sink=NullSink(), events_path="")
+    pipeline = Pipeline(
+        model_features(cfg), alerts=AlertHub(LocalAlarm(cfg.gpio, pins)), sink=NullSink(), events_path=""
+    )
     pipeline.start()
     try:
         while pipeline.step():
@@ -328,7 +341,7 @@ def test_two_people_are_tracked_apart_and_classified_in_one_batch_per_frame(tmp_
             f'classifier.model="{MODEL}"',
         ],
     )
-    pipeline = Pipeline(cfg, sink=NullSink(), events_path="")
+    pipeline = Pipeline(model_features(cfg), sink=NullSink(), events_path="")
     batches: list[int] = []
     ids: set[int] = set()
     pipeline.start()

@@ -10,6 +10,7 @@ classifier, the event state machine, the events log and the annotated video (a s
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def demo_overrides(out: Path, model: Path) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from edge.classifier import FEATURES_FILE
     from edge.config import load_config
+    from edge.features import FeatureConfig
     from edge.pipeline import build_pipeline
 
     if not MODEL.is_file():
@@ -59,6 +62,9 @@ def main(args: argparse.Namespace) -> int:
     events_log.unlink(missing_ok=True)  # this run's events only
     cfg = load_config(None, demo_overrides(OUT, MODEL))
     cfg.events.heartbeat_s = 0.0
+    trained = MODEL.parent / FEATURES_FILE
+    if trained.is_file():  # the demo has no config file: take the windows the shipped model was trained on
+        cfg.features = FeatureConfig.from_dict(json.loads(trained.read_text(encoding="utf-8")))
     pipeline = build_pipeline(cfg)
     summary = pipeline.run()
     print(f"FallWatch demo: a fall from GMDCSA24 ({TRACE.name}, keypoints by MediaPipe), replayed without a camera.")
