@@ -97,7 +97,8 @@ def one_run(
     return row
 
 
-def _mean_spread(values: list[float]) -> str:
+def _mean_spread(values: list[float | None]) -> str:
+    values = [v for v in values if v is not None]
     if not values:
         return "n/a"
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -195,7 +196,7 @@ def main() -> int:
             with log.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(
-                f"{preset} {variant} seed {seed}: set acc {row['set_accuracy']:.3f}, fall F1 {row['fall_f1']:.3f}, "
+                f"{preset} {variant} seed {seed}: set acc {row['set_accuracy']:.3f}, fall F1 {row['fall_f1']}, "
                 f"{row['train_seconds']:.0f} s",
                 flush=True,
             )

@@ -105,8 +105,11 @@ def clip_report(
     }
 
 
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+def _f1(tp: int, fp: int, fn: int) -> float | None:
+    """F1 of the fall class; None when there is nothing to score (no fall windows, none predicted)."""
+    if tp + fp + fn == 0:
+        return None
+    return 2 * tp / (2 * tp + fp + fn)
 
 
 def window_report(masks: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
