@@ -153,7 +153,7 @@ def main(args: argparse.Namespace) -> int:
             feature_config=cfg,
             fall_weight=args.fall_weight,
         )
-        result = train(windows, opts, checkpoint_dir=Path(args.out), verbose=2 if args.progress else 0, early=early)
+        result = train(windows, opts, verbose=2 if args.progress else 0, early=early)
     except ValueError as exc:
         print(f"fallwatch train: {exc}", file=sys.stderr)
         return 2
