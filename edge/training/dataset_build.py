@@ -121,6 +121,7 @@ def write_dataset(path: Path, windows: Windows, cfg: FeatureConfig, meta: dict[s
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -212,3 +213,10 @@ def build_windows(
         clips[item.source] = clips.get(item.source, 0) + 1
         parts.append(part)
     return BuildReport(Windows.concat(parts, cfg.window_frames), clips, skipped)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
