@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,9 @@ def test_export_command_writes_onnx_fp16_and_features(tmp_path: Path, capsys: py
     )
     assert FeatureConfig.from_dict(json.loads((out.parent / "features.json").read_text())) == FEATURES
     assert sorted(p.name for p in out.parent.iterdir()) == ["fallwatch.fp16.onnx", "fallwatch.onnx", "features.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # the usual mode, not mkstemp's 0600
 
     assert cli_main(["export", str(tmp_path / "missing.keras")]) == 2
     assert "no such model" in capsys.readouterr().err

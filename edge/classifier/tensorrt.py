@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from edge.classifier.base import ClassifierBackend
-from edge.training.export import file_sha256
+from edge.training.export import file_sha256, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -119,17 +117,6 @@ def _trt_logger(trt: Any) -> Any:
     return _Logger()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_engine(
     onnx_path: str | Path, engine_path: str | Path, max_batch: int = 8, fp16: bool = True
 ) -> dict[str, Any]:
@@ -170,8 +157,8 @@ def build_engine(
     record = system_record(trt, torch, onnx_path, max_batch, "fp16" if fp16 else "fp32")
     record["built"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     engine_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(engine_path, bytes(serialized))
-    _write_atomic(record_path(engine_path), (json.dumps(record, indent=2) + "\n").encode())
+    write_atomic(engine_path, bytes(serialized))
+    write_atomic(record_path(engine_path), (json.dumps(record, indent=2) + "\n").encode())
     return record
 
 

@@ -241,18 +241,26 @@ def to_fp16(proto: Any) -> Any:
 
 
 def save_onnx(proto: Any, path: str | Path) -> Path:
-    """Write an ONNX model atomically (temp file + os.replace); returns the path."""
+    """Write an ONNX model atomically; returns the path."""
     path = Path(path)
+    write_atomic(path, proto.SerializeToString())
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to path via a temp file + os.replace, with the usual umask mode (mkstemp gives 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(proto.SerializeToString())
+            fh.write(data)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def file_sha256(path: str | Path) -> str:
