@@ -2,29 +2,37 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# The demo needs only the runtime extra; tests and training need TensorFlow too (a larger install).
+CPU_STAMP := $(VENV)/.stamp-cpu
+DEV_STAMP := $(VENV)/.stamp-dev
 # Debian packages the tests use for real parts: the MQTT broker, the shell linter, the unit checker.
 DEBS := mosquitto shellcheck systemd
 
 .PHONY: demo test lint bench system-deps clean
 
-$(STAMP): setup.py
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[cpu,train,dev]"
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(CPU_STAMP): setup.py | $(BIN)/python
+	$(BIN)/pip install -q -e ".[cpu]"
+	touch $@
+
+$(DEV_STAMP): setup.py | $(BIN)/python
+	$(BIN)/pip install -q -e ".[cpu,train,dev]"
+	touch $@ $(CPU_STAMP)
+
+demo: $(CPU_STAMP)
 	$(BIN)/fallwatch demo
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check edge tests bench
 	$(BIN)/ruff format --check edge tests bench
 
-test: $(STAMP) lint
+test: $(DEV_STAMP) lint
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/classifier.py
 	$(BIN)/python bench/pipeline.py
 
