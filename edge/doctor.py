@@ -20,7 +20,6 @@ imported inside the check that needs them.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -34,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from edge.classifier.tensorrt import DEVICE_FIELDS, read_record, record_mismatch
 from edge.config import Config, ConfigError, load_config
 
 Status = Literal["PASS", "WARN", "FAIL", "SKIP"]
@@ -41,7 +41,6 @@ TEGRA_RELEASE = Path("/etc/nv_tegra_release")
 SETUP = "sudo install/jetson-setup.sh"
 MIN_FREE_BYTES = 200 << 20
 # Fields of an engine's build record that must equal the running system's.
-ENGINE_FIELDS = ("tensorrt", "device", "compute_capability")
 
 
 @dataclass(frozen=True)
@@ -136,30 +135,9 @@ def check_tensorrt(cfg: Config, importer: Callable[[], Any] = _import_tensorrt) 
 
 def _gpu_identity() -> dict[str, str]:
     """This system's TensorRT version, GPU name and compute capability (imports tensorrt and torch)."""
-    import tensorrt
-    import torch
+    from edge.classifier.tensorrt import device_identity, import_tensorrt
 
-    if not torch.cuda.is_available():
-        raise RuntimeError("torch sees no CUDA GPU")
-    major, minor = torch.cuda.get_device_capability(0)
-    return {
-        "tensorrt": str(tensorrt.__version__),
-        "device": str(torch.cuda.get_device_name(0)),
-        "compute_capability": f"{major}.{minor}",
-    }
-
-
-def engine_mismatch(record_file: Path, system: dict[str, str]) -> list[str]:
-    """Differences between an engine's JSON build record and this system; ["..."] when unreadable."""
-    try:
-        saved = json.loads(record_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return [f"no readable build record {record_file} ({exc.__class__.__name__})"]
-    return [
-        f"{k}: built for {saved.get(k)!r}, this system {system[k]!r}"
-        for k in ENGINE_FIELDS
-        if saved.get(k) != system[k]
-    ]
+    return device_identity(*import_tensorrt())
 
 
 def check_engines(cfg: Config, identity: Callable[[], dict[str, str]] = _gpu_identity) -> list[Check]:
@@ -182,7 +160,7 @@ def check_engines(cfg: Config, identity: Callable[[], dict[str, str]] = _gpu_ide
         ]
     checks = []
     for name, engine, step, rebuilt_at_start in wanted:
-        problems = ["missing"] if not engine.is_file() else engine_mismatch(Path(str(engine) + ".json"), system)
+        problems = ["missing"] if not engine.is_file() else record_mismatch(read_record(engine), system, DEVICE_FIELDS)
         if not problems:
             checks.append(
                 Check(name, "PASS", f"{engine} built for TensorRT {system['tensorrt']} on {system['device']}")

@@ -206,7 +206,7 @@ def test_engines_built_for_this_device_pass_and_others_fail(tmp_path: Path) -> N
     checks = {c.name: c for c in check_engines(cfg, identity=lambda: JETSON)}
     assert checks["engine"].status == "PASS"
     assert checks["pose-engine"].status == "FAIL"
-    assert "device: built for 'Xavier', this system 'Orin'" in checks["pose-engine"].detail
+    assert "device: engine has 'Xavier', this system 'Orin'" in checks["pose-engine"].detail
     assert "--steps pose_engine" in checks["pose-engine"].fix
 
 

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 
 WORKSPACE_BYTES = 256 << 20
 # Fields of the build record that must equal the running system's for an engine to be loaded.
-MATCHED_FIELDS = ("tensorrt", "device", "compute_capability", "onnx_sha256", "max_batch", "precision")
+DEVICE_FIELDS = ("tensorrt", "device", "compute_capability")
+MATCHED_FIELDS = (*DEVICE_FIELDS, "onnx_sha256", "max_batch", "precision")
 
 
 class EngineMismatchError(RuntimeError):
@@ -59,15 +60,22 @@ def record_path(engine_path: str | Path) -> Path:
     return engine_path.with_name(engine_path.name + ".json")
 
 
-def system_record(
-    trt: Any, torch: Any, onnx_path: str | Path, max_batch: int, precision: str = "fp16"
-) -> dict[str, Any]:
-    """What an engine built here and now from onnx_path would record."""
+def device_identity(trt: Any, torch: Any) -> dict[str, str]:
+    """This system's TensorRT version, GPU name and compute capability (DEVICE_FIELDS)."""
     major, minor = torch.cuda.get_device_capability(0)
     return {
         "tensorrt": str(trt.__version__),
         "device": str(torch.cuda.get_device_name(0)),
         "compute_capability": f"{major}.{minor}",
+    }
+
+
+def system_record(
+    trt: Any, torch: Any, onnx_path: str | Path, max_batch: int, precision: str = "fp16"
+) -> dict[str, Any]:
+    """What an engine built here and now from onnx_path would record."""
+    return {
+        **device_identity(trt, torch),
         "onnx_sha256": file_sha256(onnx_path),
         "max_batch": int(max_batch),
         "precision": precision,
@@ -86,13 +94,15 @@ def read_record(engine_path: str | Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def record_mismatch(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
-    """Human-readable differences between an engine's build record and the running system; [] = usable."""
+def record_mismatch(
+    saved: dict[str, Any] | None, current: dict[str, Any], fields: tuple[str, ...] = MATCHED_FIELDS
+) -> list[str]:
+    """Human-readable differences in `fields` between an engine's build record and this system; [] = usable."""
     if saved is None:
         return ["no engine, or no build record beside it"]
     return [
         f"{key}: engine has {saved.get(key)!r}, this system {current[key]!r}"
-        for key in MATCHED_FIELDS
+        for key in fields
         if saved.get(key) != current[key]
     ]
 
