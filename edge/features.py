@@ -52,7 +52,8 @@ PARENT: dict[str, str] = {
     "right_ankle": "right_knee",
 }
 
-# The joints every shared source has (MD4FD lacks elbows, eyes and ears; neck is derived).
+# The body joints the pose estimators share (elbows, eyes and ears are often missing; neck is derived).
+# MD4FD has no wrists either: its wrist bones are zero (it is not in the default training set).
 DEFAULT_JOINTS: tuple[str, ...] = (
     "nose",
     "neck",
