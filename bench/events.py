@@ -13,20 +13,15 @@ A clip counts as "suspected" when it raised fall_suspected, "alerted" when it ra
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 from pathlib import Path
 
 from edge.config import PoseConfig, load_config
 from edge.pipeline import Pipeline
-from edge.pose import create_pose
-from edge.pose.recorded import extract_trace, record_trace
-from edge.sources import create_source
+from edge.pose.recorded import cached_trace
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
-CACHE = Path(os.environ.get("FALLWATCH_CACHE", Path.home() / ".cache" / "fallwatch")) / "pipeline-traces"
 
 GMD_FALLS = [f"gmdcsa24/Subject 1/Fall/{n}.mp4" for n in (13, 14, 15)] + [
     f"gmdcsa24/Subject 2/Fall/{n}.mp4" for n in (12, 13, 14)
@@ -53,22 +48,6 @@ RULES = {
 }
 
 
-def cached_trace(clip: Path) -> Path:
-    """MediaPipe keypoints of every frame of `clip`, cached by file content and pose configuration."""
-    pose_cfg = PoseConfig()
-    key = hashlib.sha256(clip.read_bytes() + json.dumps(pose_cfg.__dict__, sort_keys=True).encode()).hexdigest()
-    path = CACHE / f"{key[:24]}.npz"
-    if not path.is_file():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        source, pose = create_source(load_config(None, [f'source.uri="{clip}"']).source), create_pose(pose_cfg)
-        try:
-            record_trace(path, extract_trace(source, pose, meta={"source": clip.name}))
-        finally:
-            pose.close()
-            source.close()
-    return path
-
-
 def events_of(trace: Path, model: str, rule: list[str]) -> list[str]:
     cfg = load_config(
         None,
@@ -91,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "models" / "fallwatch.onnx"))
     args = parser.parse_args()
-    traces = {clip: cached_trace(DATA / clip) for clips in GROUPS.values() for clip in clips}
+    traces = {clip: cached_trace(DATA / clip, PoseConfig()) for clips in GROUPS.values() for clip in clips}
     print(f"model: {args.model}")
     print("| rule | " + " | ".join(f"{g} suspected / alerted" for g in GROUPS) + " |")
     print("|" + "---|" * (len(GROUPS) + 1))

@@ -16,7 +16,7 @@ from edge.events import read_events
 from edge.features import FeatureConfig
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
-from edge.pose.recorded import RecordedPose, Trace, record_trace
+from edge.pose.recorded import RecordedPose, Trace, cached_trace, record_trace
 from edge.sources.base import Frame, FrameSource, SourceError
 from edge.sources.resilient import ResilientSource
 
@@ -179,7 +179,6 @@ ADL_CLIPS = ["Subject 1/ADL/10.mp4", "Subject 1/ADL/16.mp4", "Subject 2/ADL/23.m
 # but must recover before it becomes an alert.
 FALL_OVERRIDES = ["events.confirm_s=1", "events.heartbeat_s=0"]
 PRODUCT_OVERRIDES = ["events.heartbeat_s=0"]
-TRACE_CACHE = Path(os.environ.get("FALLWATCH_CACHE", Path.home() / ".cache" / "fallwatch")) / "pipeline-traces"
 
 
 def model_features(cfg: Config) -> Config:
@@ -192,34 +191,11 @@ def model_features(cfg: Config) -> Config:
     return cfg
 
 
-def mediapipe_trace(clip: Path) -> Path:
-    """The project's MediaPipe keypoints for every frame of `clip`, cached by file content and pose config."""
-    import hashlib
-    import json
-
-    from edge.pose import create_pose
-    from edge.pose.recorded import extract_trace
-    from edge.sources import create_source
-
-    pose_cfg = PoseConfig()
-    key = hashlib.sha256(clip.read_bytes() + json.dumps(pose_cfg.__dict__, sort_keys=True).encode()).hexdigest()
-    path = TRACE_CACHE / f"{key[:24]}.npz"
-    if not path.is_file():
-        TRACE_CACHE.mkdir(parents=True, exist_ok=True)
-        source, pose = create_source(load_config(None, [f'source.uri="{clip}"']).source), create_pose(pose_cfg)
-        try:
-            record_trace(path, extract_trace(source, pose, meta={"source": clip.name}))
-        finally:
-            pose.close()
-            source.close()
-    return path
-
-
 def run_clip(
     clip: Path, tmp_path: Path, overrides: list[str], pose_type: str = "recorded"
 ) -> tuple[Pipeline, Path, Path]:
     """The whole pipeline on a real clip (OpenCV decode, annotated .mp4 out, events log); pose from the cache."""
-    pose = [f'pose.recorded_path="{mediapipe_trace(clip)}"'] if pose_type == "recorded" else []
+    pose = [f'pose.recorded_path="{cached_trace(clip, PoseConfig())}"'] if pose_type == "recorded" else []
     slug = f"{clip.parent.parent.name}-{clip.parent.name}-{clip.stem}".replace(" ", "_")  # clip names repeat
     out, log = tmp_path / f"{slug}.mp4", tmp_path / f"{slug}.jsonl"
     cfg = load_config(

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.config import PoseConfig
+from edge.config import PoseConfig, load_config
 from edge.pose.base import PoseEstimator
 from edge.skeleton import NUM_KEYPOINTS, Skeletons
 from edge.sources.base import Frame, FrameSource
@@ -158,6 +158,35 @@ def extract_trace(
         **(meta or {}),
     }
     return Trace(np.array(times), keypoints, size, info)
+
+
+def trace_cache_dir() -> Path:
+    """Where `cached_trace` keeps traces: $FALLWATCH_CACHE/pipeline-traces (default ~/.cache/fallwatch)."""
+    return Path(os.environ.get("FALLWATCH_CACHE", Path.home() / ".cache" / "fallwatch")) / "pipeline-traces"
+
+
+def cached_trace(clip: Path, pose_cfg: PoseConfig, cache_dir: Path | None = None) -> Path:
+    """A trace of the pose stage on every frame of `clip`, extracted once and cached by file content + pose config.
+
+    Used by the replays in tests and benches: a later run reads the trace instead of re-running pose.
+    """
+    import hashlib
+
+    from edge.pose import create_pose  # the factory imports this module
+    from edge.sources import create_source
+
+    cache_dir = cache_dir or trace_cache_dir()
+    key = hashlib.sha256(clip.read_bytes() + json.dumps(pose_cfg.__dict__, sort_keys=True).encode()).hexdigest()
+    path = cache_dir / f"{key[:24]}.npz"
+    if not path.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        source, pose = create_source(load_config(None, [f'source.uri="{clip}"']).source), create_pose(pose_cfg)
+        try:
+            record_trace(path, extract_trace(source, pose, meta={"source": clip.name}))
+        finally:
+            pose.close()
+            source.close()
+    return path
 
 
 class RecordedPose(PoseEstimator):
