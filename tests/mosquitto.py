@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
+from tests.support import skip_or_fail
 
 MOSQUITTO = os.environ.get("FALLWATCH_MOSQUITTO", "/usr/sbin/mosquitto")
 
@@ -24,10 +24,7 @@ def require_mosquitto() -> str:
     """The broker binary, or skip (fail on CI) naming the package to install."""
     if Path(MOSQUITTO).is_file():
         return MOSQUITTO
-    reason = f"mosquitto not found at {MOSQUITTO}: apt-get install mosquitto (or make system-deps)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    skip_or_fail(f"mosquitto not found at {MOSQUITTO}: apt-get install mosquitto (or make system-deps)")
 
 
 def free_port() -> int:

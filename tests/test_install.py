@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "install" / "jetson-setup.sh"
@@ -92,17 +93,6 @@ elif tool == "groupdel":
 passwd.write_text("".join(":".join(u) + "\\n" for u in users))
 group.write_text("".join(":".join(g) + "\\n" for g in groups))
 """
-
-
-def _need(tool: str, package: str) -> str:
-    """The tool's path; skip outside CI when missing, fail in CI ($CI set)."""
-    path = shutil.which(tool)
-    if path is None:
-        message = f"{tool} not installed (apt-get install {package}; `make system-deps` installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @dataclass
@@ -254,7 +244,7 @@ def test_dry_run_prints_every_step_and_changes_nothing(scratch: Scratch) -> None
 
 
 def _local_steps_available() -> None:
-    _need("systemctl", "systemd")
+    require_tool("systemctl", "systemd")
 
 
 def test_install_twice_changes_nothing_the_second_time(scratch: Scratch) -> None:
@@ -369,6 +359,6 @@ def test_shell_scripts_are_found() -> None:
 
 @pytest.mark.parametrize("script", _shell_scripts(), ids=lambda p: str(p.relative_to(REPO)))
 def test_shellcheck_clean(script: Path) -> None:
-    shellcheck = _need("shellcheck", "shellcheck")
+    shellcheck = require_tool("shellcheck", "shellcheck")
     result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout

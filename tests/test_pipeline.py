@@ -19,6 +19,7 @@ from edge.pipeline import Pipeline
 from edge.pose.recorded import RecordedPose, Trace, cached_trace, record_trace
 from edge.sources.base import Frame, FrameSource, SourceError
 from edge.sources.resilient import ResilientSource
+from tests.support import FakeClock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,19 +41,6 @@ def nobody_pose(tmp_path: Path) -> RecordedPose:
 
 def nobody_classifier(cfg: Config) -> Classifier:
     return Classifier(NobodyClassifier(), cfg.features.window_frames, cfg.features.num_features)
-
-
-class FakeClock:
-    """Simulated monotonic time for the resilient source (no real waiting in tests)."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.001)
 
 
 class UnpluggableCamera(FrameSource):

@@ -16,6 +16,7 @@ import pytest
 from edge.config import ConfigError, SourceConfig
 from edge.sources import Frame, FrameSource, ResilientSource, SourceError, create_source
 from edge.sources.opencv import OpenCVSource
+from tests.support import FakeClock
 
 CLIPS = {  # path under gmdcsa24 -> frames (counted by decoding every frame with cv2)
     "Subject 1/Fall/13.mp4": 128,  # ~30 fps
@@ -217,17 +218,6 @@ def test_a_slow_loop_gets_the_newest_live_frame_not_a_stale_one(mjpeg: MjpegServ
 
 
 # --- the reopen schedule in simulated time ---------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.001)
 
 
 class ScriptedCamera(FrameSource):

@@ -4,7 +4,6 @@ and `systemd-analyze verify` on install/fallwatch.service."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.systemd import FrameWatchdog, Notifier, watchdog_interval_s
+from tests.support import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 UNIT = REPO / "install" / "fallwatch.service"
@@ -138,24 +138,13 @@ def test_watchdog_rejects_bad_limits(interval: float | None, stall: float) -> No
         FrameWatchdog(Notifier(""), interval, stall)
 
 
-def _need(tool: str) -> str:
-    """The tool's path; skip outside CI when it is missing, fail in CI ($CI set)."""
-    path = shutil.which(tool)
-    if path is None:
-        message = f"{tool} not installed (apt-get install {'systemd' if 'systemd' in tool else tool}; make system-deps)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def test_unit_file_verifies_clean(tmp_path: Path) -> None:
     """`systemd-analyze verify` on the unit, with ExecStart pointed at a binary that exists here.
 
     verify checks that ExecStart's binary exists and is executable; on this machine the venv is not at
     /opt/fallwatch, so a copy of the unit gets a stand-in executable. Every other line is checked as is.
     """
-    analyze = _need("systemd-analyze")
+    analyze = require_tool("systemd-analyze", "systemd")
     text = UNIT.read_text()
     exec_lines = [line for line in text.splitlines() if line.startswith("ExecStart=")]
     assert len(exec_lines) == 1, "the unit must have exactly one ExecStart="
