@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from edge.classifier.base import ClassifierBackend
-from edge.training.export import file_sha256, write_atomic
+from edge.files import file_sha256, write_atomic
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ A trace is one .npz file (numpy.savez_compressed) holding:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from edge.config import PoseConfig, load_config
+from edge.files import write_npz
 from edge.pose.base import PoseEstimator
 from edge.skeleton import NUM_KEYPOINTS, Skeletons
 from edge.sources.base import Frame, FrameSource
@@ -88,18 +88,13 @@ def record_trace(path: str | Path, trace: Trace) -> Path:
     """Write `trace` to `path` (.npz) atomically: a temp file renamed into place, never half-written."""
     path = Path(path)
     meta = {"format": FORMAT, "version": VERSION, **trace.meta}
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
+    return write_npz(
+        path,
         times=trace.times,
         keypoints=trace.keypoints,
         size=np.array(trace.size, dtype=np.int64),
         meta=np.array(json.dumps(meta, sort_keys=True)),
     )
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
-    return path
 
 
 def load_trace(path: str | Path) -> Trace:

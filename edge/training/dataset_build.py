@@ -18,8 +18,6 @@ without rebuilding) and the features computed with the stored FeatureConfig:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 
 from edge.classes import CLASSES, NUM_CLASSES
 from edge.features import FeatureConfig, window_features
+from edge.files import write_npz
 from edge.skeleton import NUM_KEYPOINTS
 from edge.training.clips import Clip, DatasetError
 from edge.training.skipped import Skipped
@@ -109,23 +108,14 @@ def features_of(windows: Windows, cfg: FeatureConfig) -> np.ndarray:
 
 
 def write_dataset(path: Path, windows: Windows, cfg: FeatureConfig, meta: dict[str, Any]) -> None:
-    """Write the training file atomically (a temp file beside it, then os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the training file atomically (edge.files.write_npz)."""
     arrays: dict[str, np.ndarray] = {f: getattr(windows, f) for f in Windows.__dataclass_fields__}
     for name in STRING_FIELDS:
         arrays[name] = arrays[name].astype(str)
     arrays["features"] = features_of(windows, cfg)
     full_meta = {"feature_config": cfg.to_dict(), "classes": list(CLASSES), **meta}
     arrays["meta"] = np.array(json.dumps(full_meta))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, **arrays)
 
 
 @dataclass(frozen=True)
@@ -213,10 +203,3 @@ def build_windows(
         clips[item.source] = clips.get(item.source, 0) + 1
         parts.append(part)
     return BuildReport(Windows.concat(parts, cfg.window_frames), clips, skipped)
-
-
-def _umask() -> int:
-    """The process's umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -24,13 +24,12 @@ float16 arithmetic inside an op (TensorRT FP16 is the place for that).
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from edge.files import write_atomic
 
 INPUT_NAME = "windows"
 OUTPUT_NAME = "probs"
@@ -245,27 +244,6 @@ def save_onnx(proto: Any, path: str | Path) -> Path:
     path = Path(path)
     write_atomic(path, proto.SerializeToString())
     return path
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to path via a temp file + os.replace, with the usual umask mode (mkstemp gives 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file (engines record the ONNX file they were built from)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def fp16_path(path: str | Path) -> Path:

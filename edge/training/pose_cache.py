@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from edge.config import PoseConfig
+from edge.files import file_sha256, write_npz
 from edge.pose.base import PoseEstimator
 from edge.skeleton import NUM_KEYPOINTS
 from edge.sources.base import Frame
@@ -78,14 +77,10 @@ class PoseTrack:
 
 def file_digest(path: Path) -> str:
     """SHA-256 of the file's bytes (hex); DatasetError naming the file when it cannot be read."""
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read video: {exc.strerror}") from None
-    return digest.hexdigest()
 
 
 def _open(path: Path) -> tuple[Any, float]:
@@ -232,27 +227,11 @@ class VideoPose:
 
     @staticmethod
     def _write(entry: Path, track: PoseTrack) -> None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{entry.stem}.", suffix=".tmp", dir=entry.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(
-                    f,
-                    times=track.times,
-                    keypoints=track.keypoints,
-                    aspect=np.float64(track.aspect),
-                    fps=np.float64(track.fps),
-                    frames=np.int64(track.frames),
-                )
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def _umask() -> int:
-    """The process's umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        write_npz(
+            entry,
+            times=track.times,
+            keypoints=track.keypoints,
+            aspect=np.float64(track.aspect),
+            fps=np.float64(track.fps),
+            frames=np.int64(track.frames),
+        )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 
 from edge.classes import CLASSES, FALL
 from edge.features import FeatureConfig
+from edge.files import write_via
 from edge.training.evaluate import ALARM_THRESHOLD, choose_threshold, clip_report, per_source_f1, window_report
 from edge.training.loss import class_weights_from_masks, partial_label_loss, set_accuracy
 from edge.training.presets import build_model, import_keras
@@ -232,13 +232,6 @@ def evaluate_windows(windows: WindowSet, probs: np.ndarray, threshold: float = A
     }
 
 
-def _write_atomic(path: Path, write: Any) -> None:
-    """Call write(tmp_path) and move the result onto path, so a crash leaves no half-written file."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def save_run(result: TrainResult, out_dir: Path) -> None:
     """Write fallwatch.keras (uncompiled: loads with plain keras.models.load_model), features.json,
     metrics.json, curves.png and confusion.png into out_dir.
@@ -247,9 +240,9 @@ def save_run(result: TrainResult, out_dir: Path) -> None:
     cfg = result.feature_config
     clean = build_model(result.options.preset, cfg.window_frames, cfg.num_features)
     clean.set_weights(result.model.get_weights())
-    _write_atomic(out_dir / MODEL_FILE, lambda p: clean.save(str(p)))
-    _write_atomic(out_dir / FEATURES_FILE, lambda p: p.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n"))
-    _write_atomic(out_dir / METRICS_FILE, lambda p: p.write_text(json.dumps(result.metrics, indent=2) + "\n"))
+    write_via(out_dir / MODEL_FILE, lambda p: clean.save(str(p)))
+    write_via(out_dir / FEATURES_FILE, lambda p: p.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n"))
+    write_via(out_dir / METRICS_FILE, lambda p: p.write_text(json.dumps(result.metrics, indent=2) + "\n"))
     _plot_curves(result.history, out_dir / "curves.png")
     _plot_confusion(np.array(result.metrics["test"]["windows"]["confusion"]), out_dir / "confusion.png")
 
@@ -269,7 +262,7 @@ def _plot_curves(history: dict[str, list[float]], path: Path) -> None:
         ax.set_title(key.replace("_", " "))
         ax.legend()
     fig.tight_layout()
-    _write_atomic(path, lambda p: fig.savefig(str(p), dpi=100))
+    write_via(path, lambda p: fig.savefig(str(p), dpi=100))
     plt.close(fig)
 
 
@@ -289,5 +282,5 @@ def _plot_confusion(confusion: np.ndarray, path: Path) -> None:
     ax.set_ylabel("true (windows with one allowed class)")
     ax.set_title("held-back windows")
     fig.tight_layout()
-    _write_atomic(path, lambda p: fig.savefig(str(p), dpi=100))
+    write_via(path, lambda p: fig.savefig(str(p), dpi=100))
     plt.close(fig)

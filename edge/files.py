@@ -1,0 +1,62 @@
+"""Files that are never half-written, and content hashes: one way for every module that saves data."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+def write_via(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call write(tmp) on a temporary file beside `path`, then rename it onto `path`.
+
+    The temporary name keeps `path`'s suffix (Keras and matplotlib choose the format by it). A crash or
+    an exception leaves `path` as it was and no temporary file behind; the result gets the usual
+    umask mode (mkstemp would leave 0600).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write bytes to `path` atomically (see write_via)."""
+    return write_via(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_npz(path: str | Path, **arrays: np.ndarray) -> Path:
+    """Write a compressed .npz atomically (see write_via); `path` is used as given (no .npz appended)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return write_atomic(path, buffer.getvalue())
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in blocks; OSError when it cannot be read."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
