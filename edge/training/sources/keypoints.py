@@ -52,30 +52,35 @@ MOVENET_ASPECT = 1.0  # unknown; MoveNet's coordinates are normalised to a squar
 MOVENET_END_DOWN_S = 0.5
 
 
+def read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a CSV that must have `columns`; DatasetError naming the file otherwise."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(f"{path}: missing column(s) {missing}")
+            return list(reader)
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def read_alphapose_csv(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The URFD AlphaPose CSV -> {video: (frame numbers (N,), points (N, 13, 3), labels (N,))}.
 
     Raises DatasetError naming the file on a missing column, a bad number or an unknown label.
     """
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in ALPHAPOSE_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(f"{path}: missing column(s) {missing}")
-            rows: dict[str, list[tuple[int, list[float], int]]] = {}
-            for line, row in enumerate(reader, start=2):
-                try:
-                    values = [float(row[f"{j}_{c}"]) for j in ALPHAPOSE_JOINTS for c in "xys"]
-                    label = int(row["label"])
-                    frame = int(row["frame"])
-                except (TypeError, ValueError):
-                    raise DatasetError(f"{path}:{line}: not a number in row {row.get('video')}") from None
-                if label not in ALPHAPOSE_LABELS:
-                    raise DatasetError(f"{path}:{line}: unknown label {label} (expected 0, 1 or 2)")
-                rows.setdefault(row["video"], []).append((frame, values, label))
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
+    rows: dict[str, list[tuple[int, list[float], int]]] = {}
+    for line, row in enumerate(read_csv(path, ALPHAPOSE_COLUMNS), start=2):
+        try:
+            values = [float(row[f"{j}_{c}"]) for j in ALPHAPOSE_JOINTS for c in "xys"]
+            label = int(row["label"])
+            frame = int(row["frame"])
+        except (TypeError, ValueError):
+            raise DatasetError(f"{path}:{line}: not a number in row {row.get('video')}") from None
+        if label not in ALPHAPOSE_LABELS:
+            raise DatasetError(f"{path}:{line}: unknown label {label} (expected 0, 1 or 2)")
+        rows.setdefault(row["video"], []).append((frame, values, label))
     out = {}
     for video, items in rows.items():
         items.sort(key=lambda item: item[0])

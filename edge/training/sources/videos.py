@@ -28,7 +28,6 @@ where pose found nobody, a frame count that does not match the annotation). Labe
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +39,7 @@ from edge.classes import ANY, DAILY_ACTIVITY, FALLING_SEGMENT, NOT_A_FALL
 from edge.training.clips import Clip, DatasetError, masks
 from edge.training.pose_cache import RIGHT_HALF, Crop, PoseTrack, VideoPose
 from edge.training.skipped import Skipped
-from edge.training.sources.keypoints import ALPHAPOSE_LABELS, read_alphapose_csv
+from edge.training.sources.keypoints import ALPHAPOSE_LABELS, read_alphapose_csv, read_csv
 
 # Every video of each source and the part of the frame pose sees (for benchmarks and cache warming).
 VIDEO_GLOBS: dict[str, tuple[str, Crop | None]] = {
@@ -83,19 +82,6 @@ def _clip(
     return Clip(clip_id, source, subject, track.times, track.keypoints, track.aspect, masks(sets), kind, onset)
 
 
-def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """Rows of a CSV that must have `columns`; DatasetError naming the file otherwise."""
-    try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(f"{path}: missing column(s) {missing}")
-            return list(reader)
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
-
-
 def video_files(root: Path, source: str) -> list[tuple[Path, Crop | None]]:
     """Every video file of a video source (sorted) and its crop."""
     pattern, crop = VIDEO_GLOBS[source]
@@ -130,7 +116,7 @@ def load_gmdcsa24(root: Path, pose: VideoPose) -> Iterator[Clip | Skipped]:
     folder = root / "gmdcsa24"
     table = folder / "segments.csv"
     try:
-        rows = _read_csv(table, GMDCSA24_COLUMNS)
+        rows = read_csv(table, GMDCSA24_COLUMNS)
         clips: dict[str, tuple[str, list[tuple[str, float, float]]]] = {}
         for line, row in enumerate(rows, start=2):
             if row["available_here"].strip() != "1":
@@ -297,7 +283,7 @@ def load_upfall(root: Path, pose: VideoPose) -> Iterator[Clip | Skipped]:
     folder = root / "upfall"
     table = folder / "labels.csv"
     try:
-        rows = _read_csv(table, UPFALL_COLUMNS)
+        rows = read_csv(table, UPFALL_COLUMNS)
         for line, row in enumerate(rows, start=2):
             if row["label"] not in ("fall", "adl") or not row["activity"].strip().isdigit():
                 raise DatasetError(f"{table}:{line}: label must be fall/adl and activity a number")
