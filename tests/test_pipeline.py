@@ -179,6 +179,20 @@ def model_features(cfg: Config) -> Config:
     return cfg
 
 
+def replay_config(trace: Path) -> Config:
+    """The shipped model's config replaying a keypoint trace (source and pose both from the trace)."""
+    cfg = load_config(
+        None,
+        [
+            f'source.uri="{trace}"',
+            'pose.type="recorded"',
+            f'pose.recorded_path="{trace}"',
+            f'classifier.model="{MODEL}"',
+        ],
+    )
+    return model_features(cfg)
+
+
 def run_clip(
     clip: Path, tmp_path: Path, overrides: list[str], pose_type: str = "recorded"
 ) -> tuple[Pipeline, Path, Path]:
@@ -262,19 +276,9 @@ def test_cancel_button_ends_a_suspected_fall_and_stop_releases_the_pins() -> Non
     from edge.alerts.gpio import SimulatedPins
 
     trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
-    cfg = load_config(
-        None,
-        [
-            f'source.uri="{trace}"',
-            'pose.type="recorded"',
-            f'pose.recorded_path="{trace}"',
-            f'classifier.model="{MODEL}"',
-        ],
-    )
+    cfg = replay_config(trace)
     pins = SimulatedPins()  # the hardware boundary: buzzer, LED and the cancel button
-    pipeline = Pipeline(
-        model_features(cfg), alerts=AlertHub(LocalAlarm(cfg.gpio, pins)), sink=NullSink(), events_path=""
-    )
+    pipeline = Pipeline(cfg, alerts=AlertHub(LocalAlarm(cfg.gpio, pins)), sink=NullSink(), events_path="")
     pipeline.start()
     try:
         while pipeline.step():
@@ -296,16 +300,8 @@ def test_two_people_are_tracked_apart_and_classified_in_one_batch_per_frame(tmp_
     first = demo.keypoints.copy()
     first[..., 0] = np.where(first[..., 2] > 0, 0.6 + first[..., 0] * 0.4, 0.0)
     trace = record_trace(tmp_path / "two.npz", Trace(demo.times, np.concatenate([first, other], axis=1), demo.size))
-    cfg = load_config(
-        None,
-        [
-            f'source.uri="{trace}"',
-            'pose.type="recorded"',
-            f'pose.recorded_path="{trace}"',
-            f'classifier.model="{MODEL}"',
-        ],
-    )
-    pipeline = Pipeline(model_features(cfg), sink=NullSink(), events_path="")
+    cfg = replay_config(trace)
+    pipeline = Pipeline(cfg, sink=NullSink(), events_path="")
     batches: list[int] = []
     ids: set[int] = set()
     pipeline.start()
