@@ -8,6 +8,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.training.pose_cache import VideoPose
 
 DEFAULT_DATA = os.environ.get("FALLWATCH_DATA", "../shared/data")
 DEFAULT_OUT = "cache/dataset.npz"
@@ -29,7 +33,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument(
         "--cached-only", action="store_true", help="skip videos not yet in the pose cache instead of running pose"
     )
+    build.add_argument(
+        "--jobs",
+        type=int,
+        default=max(1, os.cpu_count() or 1),
+        help="pose worker processes for the videos not yet in the pose cache (default: the CPU count)",
+    )
     build.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _fill_pose_cache(pose: VideoPose, root: Path, sources: list[str], args: argparse.Namespace) -> None:
+    """Pose the sources' videos not yet in the cache, in args.jobs processes; the build then reads the cache."""
+    from tqdm import tqdm
+
+    from edge.training.pose_cache import fill_cache, pending
+    from edge.training.sources.videos import video_files
+
+    videos = [video for name in sources for video in video_files(root, name)]
+    todo = pending(videos, pose)
+    if not todo:
+        return
+    assert pose.cache_dir is not None
+    bar = tqdm(
+        total=sum(job.frames for job in todo), unit="frame", desc="pose", disable=args.no_progress, file=sys.stderr
+    )
+    try:
+        report = fill_cache(
+            todo, pose.cfg, pose.cache_dir, pose.max_rate_hz, args.jobs, on_done=lambda job, _: bar.update(job.frames)
+        )
+    finally:
+        bar.close()
+    workers = min(args.jobs, len(todo))
+    print(
+        f"pose: {len(todo)} of {len(videos)} videos not yet cached; posed {report.videos} ({report.frames} frames) "
+        f"in {report.seconds:.0f} s with {workers} worker(s); {len(report.failed)} failed (skipped below)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -41,6 +79,10 @@ def main(args: argparse.Namespace) -> int:
     from edge.training.datasets import SOURCES, check_sources, iter_source
     from edge.training.skipped import Skipped
 
+    if args.jobs < 1:
+        print(f"fallwatch dataset build: --jobs {args.jobs}: must be at least 1", file=sys.stderr)
+        return 2
+    started = time.monotonic()
     cfg = load_config(args.config)
     root = Path(args.data)
     if not root.is_dir():
@@ -56,9 +98,10 @@ def main(args: argparse.Namespace) -> int:
 
         cache = Path(args.pose_cache).expanduser()
         pose = VideoPose(cfg.pose, cache, max_rate_hz=cfg.features.rate_hz, cached_only=args.cached_only)
+        if not args.cached_only:
+            _fill_pose_cache(pose, root, [n for n in names if SOURCES[n].needs_pose], args)
     stride_s = DEFAULT_STRIDE_S if args.stride_s is None else args.stride_s
     label_s = DEFAULT_LABEL_S if args.label_s is None else args.label_s
-    started = time.monotonic()
     bar = tqdm(unit="clip", disable=args.no_progress, file=sys.stderr)
 
     def items() -> Iterator[Clip | Skipped]:

@@ -4,6 +4,9 @@
     track = pose.track(Path("clip.mp4"), crop=RIGHT_HALF)   # PoseTrack: times, keypoints, aspect, ...
     pose.model_frames                                         # frames the model ran on (0 on a cache hit)
 
+    todo = pending(videos, pose)                # [(path, crop)] -> the uncached ones, largest first
+    fill_cache(todo, cfg, cache_dir, 15.0, jobs=2)   # pose them in 2 worker processes
+
 The cache key is the SHA-256 of the file's bytes plus the pose configuration, the crop and the frame
 step (plus CACHE_VERSION), so renaming a file keeps its cache and changing a threshold does not
 reuse stale keypoints. Entries are written atomically; a corrupt entry is recomputed.
@@ -12,14 +15,23 @@ Pose runs on every k-th decoded frame, k = floor(fps / max_rate_hz) (30 fps -> e
 15 Hz; 25, 18 and 15 fps -> every frame): windows are resampled to rate_hz anyway, and pose is the
 expensive stage. A frame where nobody was found stays in the track with all-zero keypoints, so gaps
 stay visible. Decode problems raise DatasetError with one line naming the file.
+
+MediaPipe runs on one core, so `fill_cache` poses many videos at once in worker processes (spawned,
+never forked: a fork would copy the parent's TensorFlow/MediaPipe threads). Each worker has its own
+VideoPose and resets the estimator before every video, exactly as a serial run does, so the cached
+keypoints are the same whichever process made them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import multiprocessing
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +93,11 @@ def file_digest(path: Path) -> str:
         return file_sha256(path)
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read video: {exc.strerror}") from None
+
+
+def frame_step(fps: float, max_rate_hz: float) -> int:
+    """Pose runs on every frame_step-th decoded frame: floor(fps / max_rate_hz), at least 1."""
+    return max(1, int(fps / max_rate_hz + 1e-6))
 
 
 def _open(path: Path) -> tuple[Any, float]:
@@ -162,9 +179,18 @@ class VideoPose:
         pose = {k: getattr(self.cfg, k) for k in KEY_FIELDS}
         return {"pose": pose, "max_rate_hz": self.max_rate_hz, "cache_version": CACHE_VERSION}
 
-    def _key(self, path: Path, crop: Crop | None) -> str:
+    def entry(self, path: Path, crop: Crop | None = None) -> Path | None:
+        """The cache file for `path` seen through `crop` (None without a cache); DatasetError when unreadable."""
+        if self.cache_dir is None:
+            return None
         settings = json.dumps({**self.config_dict(), "crop": asdict(crop) if crop else None}, sort_keys=True)
-        return hashlib.sha256(f"{file_digest(path)}\n{settings}".encode()).hexdigest()
+        key = hashlib.sha256(f"{file_digest(path)}\n{settings}".encode()).hexdigest()
+        return self.cache_dir / key[:2] / f"{key}.npz"
+
+    def is_cached(self, path: Path, crop: Crop | None = None) -> bool:
+        """Whether `track(path, crop)` would read a readable cache entry; DatasetError when unreadable."""
+        entry = self.entry(path, crop)
+        return entry is not None and self._read(entry) is not None
 
     def estimator(self) -> PoseEstimator:
         if self._estimator is None:
@@ -178,10 +204,8 @@ class VideoPose:
 
     def track(self, path: Path, crop: Crop | None = None) -> PoseTrack:
         """Skeletons for every posed frame of `path` (cropped first when `crop` is given)."""
-        entry = None
-        if self.cache_dir is not None:
-            key = self._key(path, crop)
-            entry = self.cache_dir / key[:2] / f"{key}.npz"
+        entry = self.entry(path, crop)
+        if entry is not None:
             cached = self._read(entry)
             if cached is not None:
                 self.cache_hits += 1
@@ -194,16 +218,17 @@ class VideoPose:
         return result
 
     def _run(self, path: Path, crop: Crop | None) -> PoseTrack:
+        decoded = decode(path, crop)
+        first = next(decoded)  # a bad video raises DatasetError here, before the model is loaded
         estimator = self.estimator()
         reset = getattr(estimator, "reset", None)
         if reset is not None:
             reset()  # a new video: forget the person tracked in the last one
         times, skeletons = [], []
         aspect, fps, frames = 1.0, 0.0, 0
-        for index, fps, image in decode(path, crop):
+        for index, fps, image in itertools.chain([first], decoded):
             frames = index + 1
-            step = max(1, int(fps / self.max_rate_hz + 1e-6))
-            if index % step:
+            if index % frame_step(fps, self.max_rate_hz):
                 continue
             frame = Frame(image=image, video_time=index / fps, index=index)
             aspect = frame.aspect
@@ -235,3 +260,124 @@ class VideoPose:
             fps=np.float64(track.fps),
             frames=np.int64(track.frames),
         )
+
+
+# --- filling the cache in parallel -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoseJob:
+    """One video to pose: the file, its crop, and the frames pose will run on (from the container's
+    header, an estimate for ordering and progress; 0 when the header cannot be read)."""
+
+    path: Path
+    crop: Crop | None
+    frames: int
+
+
+@dataclass
+class FillReport:
+    """What `fill_cache` did: videos posed and cached, frames the model ran on, wall seconds, and one
+    line per video it left uncached (a bad video: the serial build pass reports it again as a skip)."""
+
+    videos: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    failed: list[str] = field(default_factory=list)
+
+
+def _header_frames(path: Path, max_rate_hz: float) -> int:
+    """Frames pose would run on, from the container's frame count and fps (0 when unreadable)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        count, fps = cap.get(cv2.CAP_PROP_FRAME_COUNT), cap.get(cv2.CAP_PROP_FPS)
+    finally:
+        cap.release()
+    if not (np.isfinite(count) and np.isfinite(fps) and count > 0 and fps > 0):
+        return 0
+    return -(-int(count) // frame_step(fps, max_rate_hz))
+
+
+def pending(videos: list[tuple[Path, Crop | None]], pose: VideoPose) -> list[PoseJob]:
+    """The videos (path, crop) not yet in `pose`'s cache, each content once, largest first.
+
+    A file that cannot be read is left out (the build pass reports it); without a cache, nothing is pending.
+    """
+    todo: dict[Path, PoseJob] = {}
+    for path, crop in videos:
+        try:
+            entry = pose.entry(path, crop)
+            if entry is None or entry in todo or pose.is_cached(path, crop):
+                continue
+        except DatasetError:
+            continue
+        todo[entry] = PoseJob(path, crop, _header_frames(path, pose.max_rate_hz))
+    return sorted(todo.values(), key=lambda job: (-job.frames, str(job.path)))
+
+
+_worker_pose: VideoPose | None = None
+
+
+def _start_worker(cfg: PoseConfig, cache_dir: Path, max_rate_hz: float) -> None:
+    global _worker_pose
+    _worker_pose = VideoPose(cfg, cache_dir, max_rate_hz)
+
+
+def _pose_one(path: Path, crop: Crop | None) -> tuple[int, str | None]:
+    """In a worker: pose one video into the cache; (frames posed, None) or (0, the one-line reason)."""
+    assert _worker_pose is not None, "_start_worker did not run"
+    before = _worker_pose.model_frames
+    try:
+        _worker_pose.track(path, crop)
+    except DatasetError as exc:
+        return 0, str(exc)
+    return _worker_pose.model_frames - before, None
+
+
+def fill_cache(
+    todo: list[PoseJob],
+    cfg: PoseConfig,
+    cache_dir: Path,
+    max_rate_hz: float,
+    jobs: int,
+    on_done: Callable[[PoseJob, int], None] | None = None,
+) -> FillReport:
+    """Pose every video of `todo` into `cache_dir` in `jobs` spawned worker processes, in `todo`'s order.
+
+    cfg, max_rate_hz: as for VideoPose (the same cache keys as a serial run). on_done(job, frames posed)
+    is called in this process as each video finishes. A video that fails (bad file, a worker that died)
+    stays uncached and is named in the report's `failed`; the others go on. Raises ValueError for jobs < 1.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    report = FillReport()
+    started = time.monotonic()
+    if todo:
+        pool = ProcessPoolExecutor(
+            max_workers=min(jobs, len(todo)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(cfg, cache_dir, max_rate_hz),
+        )
+        try:
+            futures = {pool.submit(_pose_one, job.path, job.crop): job for job in todo}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    frames, error = future.result()
+                except Exception as exc:  # the worker died (e.g. a crash inside the decoder or MediaPipe)
+                    reason = " ".join(str(exc).split())  # one line
+                    frames, error = 0, f"{job.path}: pose worker failed: {type(exc).__name__}: {reason}"
+                if error is None:
+                    report.videos += 1
+                    report.frames += frames
+                else:
+                    report.failed.append(error)
+                if on_done is not None:
+                    on_done(job, frames)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    report.seconds = time.monotonic() - started
+    return report
