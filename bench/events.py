@@ -8,6 +8,11 @@ keypoints come from the project's MediaPipe pose, cached under ~/.cache/fallwatc
 (the same cache as tests/test_pipeline.py), and are replayed through the whole pipeline after pose.
 A clip counts as "suspected" when it raised fall_suspected, "alerted" when it raised fall_alert
 (confirm_s = 1 s, since the clips end seconds after the fall).
+
+--hold-s S asks what the product itself would do: every clip goes on for S more seconds as its last
+second played back and forth (the person stays as the clip leaves them: on the floor after a fall,
+standing after getting up, with the pose's own jitter) and
+the events run with the shipped confirm_s (10 s) and recover_s (3 s) instead of confirm_s = 1 s.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from edge.config import PoseConfig, load_config
+import numpy as np
+
+from edge.config import EventsConfig, PoseConfig, load_config
 from edge.pipeline import Pipeline
-from edge.pose.recorded import Trace, cached_trace, record_trace
+from edge.pose.recorded import Trace, cached_trace, load_trace, record_trace
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
@@ -69,7 +76,23 @@ def urfd_traces(out_dir: Path) -> dict[str, list[Path]]:
     return groups
 
 
-def events_of(trace: Path, model: str, rule: list[str]) -> list[str]:
+def held(trace: Path, hold_s: float, out_dir: Path, tail_s: float = 1.0) -> Path:
+    """A copy of `trace` that goes on for `hold_s` more seconds as its last `tail_s` seconds, played
+    forwards and backwards in turn (the pose's own frame-to-frame jitter stays; a frozen frame would
+    not: a perfectly still skeleton is not what a camera sees of a person lying on the floor)."""
+    original = load_trace(trace)
+    step = float(np.median(np.diff(original.times)))
+    tail = original.keypoints[original.times >= original.times[-1] - tail_s]
+    cycle = np.concatenate([tail[::-1][1:], tail[1:]]) if len(tail) > 1 else tail
+    count = round(hold_s / step)
+    extra = np.resize(cycle, (count, *cycle.shape[1:]))
+    times = np.r_[original.times, original.times[-1] + step * np.arange(1, count + 1)]
+    path = out_dir / f"held-{trace.name}"
+    record_trace(path, Trace(times, np.concatenate([original.keypoints, extra]), original.size, original.meta))
+    return path
+
+
+def events_of(trace: Path, model: str, rule: list[str], confirm_s: float = 1.0) -> list[str]:
     cfg = load_config(
         None,
         [
@@ -77,7 +100,7 @@ def events_of(trace: Path, model: str, rule: list[str]) -> list[str]:
             'pose.type="recorded"',
             f'pose.recorded_path="{trace}"',
             f'classifier.model="{model}"',
-            "events.confirm_s=1",
+            f"events.confirm_s={confirm_s}",
             "events.heartbeat_s=0",
             *rule,
         ],
@@ -91,25 +114,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "models" / "fallwatch.onnx"))
     parser.add_argument("--urfd", action="store_true", help="also the 70 UR Fall videos (30 falls, 40 daily)")
+    parser.add_argument("--hold-s", type=float, default=0.0, help="hold each clip's last frame this long (s)")
+    parser.add_argument("--rules", default=",".join(RULES), help="comma-separated rule names (default: all)")
     args = parser.parse_args()
+    rules = {name: RULES[name] for name in args.rules.split(",")}
     groups = {name: [cached_trace(DATA / clip, PoseConfig()) for clip in clips] for name, clips in GROUPS.items()}
-    if args.urfd:
-        with tempfile.TemporaryDirectory() as folder:
-            groups.update(urfd_traces(Path(folder)))
-            report(groups, args.model)
-    else:
-        report(groups, args.model)
+    with tempfile.TemporaryDirectory() as folder:
+        if args.urfd:
+            groups.update(urfd_traces(Path(folder) / "urfd"))
+        confirm_s = 1.0
+        if args.hold_s > 0:
+            groups = {
+                name: [held(trace, args.hold_s, Path(folder)) for trace in traces] for name, traces in groups.items()
+            }
+            confirm_s = EventsConfig().confirm_s
+        report(groups, args.model, rules, confirm_s)
 
 
-def report(groups: dict[str, list[Path]], model: str) -> None:
+def report(groups: dict[str, list[Path]], model: str, rules: dict[str, list[str]], confirm_s: float) -> None:
     """Print one markdown row per rule: clips suspected / alerted in each group."""
-    print(f"model: {model}")
+    print(f"model: {model}, confirm_s {confirm_s:g}")
     print("| rule | " + " | ".join(f"{g} suspected / alerted" for g in groups) + " |")
     print("|" + "---|" * (len(groups) + 1))
-    for rule_name, rule in RULES.items():
+    for rule_name, rule in rules.items():
         cells = []
         for clips in groups.values():
-            kinds = [events_of(trace, model, rule) for trace in clips]
+            kinds = [events_of(trace, model, rule, confirm_s) for trace in clips]
             suspected = sum("fall_suspected" in k for k in kinds)
             alerted = sum("fall_alert" in k for k in kinds)
             cells.append(f"{suspected}/{len(clips)} / {alerted}/{len(clips)}")
