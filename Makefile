@@ -1,4 +1,5 @@
-# FallWatch: `make demo` runs the detector on a built-in example; `make test` runs the checks.
+# FallWatch: `make demo` runs the detector on a built-in example; `make test` runs the checks;
+# `make model` trains the shipped model from the shared data (models/README.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,8 +8,19 @@ CPU_STAMP := $(VENV)/.stamp-cpu
 DEV_STAMP := $(VENV)/.stamp-dev
 # Debian packages the tests use for real parts: the MQTT broker, the shell linter, the unit checker.
 DEBS := mosquitto shellcheck systemd
+# `make model`: the shipped model's data sources, preset, seed and epochs (change them here, in one place).
+MODEL_SOURCES := urfd_alphapose,md4fd_urfd,movenet_gru,gmdcsa24,urfd_video,phone_falls,le2i
+MODEL_PRESET := gru16-dense32
+MODEL_SEED := 0
+MODEL_EPOCHS := 30
+MODEL_OUT := models
+MODEL_DATASET := cache/model-dataset.npz
+DATA ?= $(or $(FALLWATCH_DATA),../shared/data)
+# Pose worker processes for the videos not yet in the pose cache (one per core: MediaPipe uses one).
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+POSE_CACHE ?= $(HOME)/.cache/fallwatch/pose
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint bench model system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +47,14 @@ test: $(DEV_STAMP) lint
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/classifier.py
 	$(BIN)/python bench/pipeline.py
+
+# Dataset (pose on every video not yet in POSE_CACHE, in JOBS processes) -> training -> ONNX (FP32 + FP16).
+model: $(DEV_STAMP)
+	$(BIN)/fallwatch dataset build --data "$(DATA)" --sources $(MODEL_SOURCES) --jobs $(JOBS) \
+		--pose-cache "$(POSE_CACHE)" --out "$(MODEL_DATASET)"
+	$(BIN)/fallwatch train --dataset "$(MODEL_DATASET)" --preset $(MODEL_PRESET) --seed $(MODEL_SEED) \
+		--epochs $(MODEL_EPOCHS) --out "$(MODEL_OUT)"
+	$(BIN)/fallwatch export "$(MODEL_OUT)/fallwatch.keras" --fp16
 
 # Installs the Debian packages above when they are missing (needs root, as on CI and a fresh box).
 system-deps:
