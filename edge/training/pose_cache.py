@@ -349,6 +349,7 @@ def fill_cache(
     cfg, max_rate_hz: as for VideoPose (the same cache keys as a serial run). on_done(job, frames posed)
     is called in this process as each video finishes. A video that fails (bad file, a worker that died)
     stays uncached and is named in the report's `failed`; the others go on. Raises ValueError for jobs < 1.
+    A script that calls this needs `if __name__ == "__main__":` (spawned workers import the main module).
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
