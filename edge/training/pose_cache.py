@@ -187,11 +187,6 @@ class VideoPose:
         key = hashlib.sha256(f"{file_digest(path)}\n{settings}".encode()).hexdigest()
         return self.cache_dir / key[:2] / f"{key}.npz"
 
-    def is_cached(self, path: Path, crop: Crop | None = None) -> bool:
-        """Whether `track(path, crop)` would read a readable cache entry; DatasetError when unreadable."""
-        entry = self.entry(path, crop)
-        return entry is not None and self._read(entry) is not None
-
     def estimator(self) -> PoseEstimator:
         if self._estimator is None:
             if self._make is None:
@@ -309,7 +304,7 @@ def pending(videos: list[tuple[Path, Crop | None]], pose: VideoPose) -> list[Pos
     for path, crop in videos:
         try:
             entry = pose.entry(path, crop)
-            if entry is None or entry in todo or pose.is_cached(path, crop):
+            if entry is None or entry in todo or VideoPose._read(entry) is not None:  # hashed once
                 continue
         except DatasetError:
             continue
