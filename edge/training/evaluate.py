@@ -9,21 +9,28 @@ Window truth with partial labels:
   windows allowing fall and something else (a GMDCSA24 "Falling" segment: fall or lie; an unlabelled
   window) are left out. Predicted positive = argmax is fall.
 
-Clip-level decision rule (alarm_times; the real event state machine can replace it there): an alarm is
-raised at the end time of the window that completes ALARM_CONSECUTIVE consecutive windows with
-p(fall) >= ALARM_THRESHOLD; it re-arms once p(fall) drops below the threshold. A fall clip counts as
-detected when it alarms no earlier than ONSET_TOLERANCE_S before the labelled onset; delay = that alarm
-time - onset. Alarms earlier than that in a fall clip, and every alarm in a daily-activity clip, are
-false alarms.
+Clip-level window rule (alarm_times), a stand-in on the dataset's windows alone: an alarm is raised at
+the end time of the window that completes ALARM_CONSECUTIVE consecutive windows with p(fall) >=
+ALARM_THRESHOLD; it re-arms once p(fall) drops below the threshold. A fall clip counts as detected
+when it alarms no earlier than ONSET_TOLERANCE_S before the labelled onset; delay = that alarm time -
+onset. Alarms earlier than that in a fall clip, and every alarm in a daily-activity clip, are false alarms.
+
+The product's own alarm (edge.events.FallEvents in the pipeline: tracker, trunk drop, upright trunk,
+confirm_s, recover_s) is scored the same way by clip_events / events_report, from the events of a clip
+replayed through the whole pipeline after pose (edge.training.replay).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.classes import CLASSES, FALL, NUM_CLASSES
+
+if TYPE_CHECKING:
+    from edge.events import Event
 
 ALARM_THRESHOLD = 0.5
 ALARM_CONSECUTIVE = 2
@@ -182,3 +189,74 @@ def choose_threshold(
         if score >= best_score:
             best, best_score = t, score
     return best
+
+
+@dataclass(frozen=True)
+class ClipEvents:
+    """What the product's alarm did on one replayed clip; times in seconds on the clip's clock.
+
+    kind: "fall" or "adl"; onset_s: the labelled fall onset (None: a daily-activity clip, or unlabelled).
+    suspected_s / alert_s: the first fall_suspected / fall_alert no earlier than ONSET_TOLERANCE_S
+    before the onset (the first at all in a clip without onset); None when there was none.
+    early_s: in a fall clip, the fall_suspected times before that (false alarms before the fall).
+    """
+
+    clip_id: str
+    source: str
+    kind: str
+    onset_s: float | None
+    suspected_s: float | None
+    alert_s: float | None
+    early_s: tuple[float, ...] = ()
+
+    @property
+    def suspected_delay_s(self) -> float | None:
+        """Onset -> fall_suspected (None without both)."""
+        return None if self.suspected_s is None or self.onset_s is None else self.suspected_s - self.onset_s
+
+    @property
+    def alert_delay_s(self) -> float | None:
+        """Onset -> fall_alert (None without both)."""
+        return None if self.alert_s is None or self.onset_s is None else self.alert_s - self.onset_s
+
+
+def clip_events(clip_id: str, source: str, kind: str, onset_s: float | None, events: list[Event]) -> ClipEvents:
+    """Score one clip's events (edge.events.Event, video_time on the clip's clock); see ClipEvents."""
+    since = -np.inf if onset_s is None or kind != "fall" else onset_s - ONSET_TOLERANCE_S
+
+    def first(name: str) -> float | None:
+        return next((e.video_time for e in events if e.event == name and e.video_time >= since), None)
+
+    early = tuple(e.video_time for e in events if e.event == "fall_suspected" and e.video_time < since)
+    return ClipEvents(clip_id, source, kind, onset_s, first("fall_suspected"), first("fall_alert"), early)
+
+
+def _spread(values: list[float]) -> dict[str, float | None]:
+    return {
+        "median": float(np.median(values)) if values else None,
+        "max": float(np.max(values)) if values else None,
+    }
+
+
+def events_report(results: list[ClipEvents]) -> dict[str, dict[str, Any]]:
+    """Per source: fall clips suspected / alerted (with the ids missed), median and max delay from the
+    labelled onset to each (fall clips with an onset), fall clips with an early fall_suspected, and the
+    daily-activity clips that raised fall_suspected / fall_alert (their ids)."""
+    out: dict[str, dict[str, Any]] = {}
+    for source in sorted({r.source for r in results}):
+        falls = [r for r in results if r.source == source and r.kind == "fall"]
+        adl = [r for r in results if r.source == source and r.kind != "fall"]
+        out[source] = {
+            "fall_clips": len(falls),
+            "suspected": sum(r.suspected_s is not None for r in falls),
+            "alerted": sum(r.alert_s is not None for r in falls),
+            "delay_suspected_s": _spread([d for r in falls if (d := r.suspected_delay_s) is not None]),
+            "delay_alert_s": _spread([d for r in falls if (d := r.alert_delay_s) is not None]),
+            "not_suspected": [r.clip_id for r in falls if r.suspected_s is None],
+            "not_alerted": [r.clip_id for r in falls if r.alert_s is None],
+            "suspected_early": [r.clip_id for r in falls if r.early_s],
+            "adl_clips": len(adl),
+            "adl_suspected": [r.clip_id for r in adl if r.suspected_s is not None],
+            "adl_alerted": [r.clip_id for r in adl if r.alert_s is not None],
+        }
+    return out

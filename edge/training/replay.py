@@ -1,0 +1,196 @@
+"""Dataset clips replayed through the product's own alarm: a clip's keypoints as a recorded trace, run
+through the whole pipeline after pose (tracker, windows, classifier, edge.events.FallEvents).
+
+    pose = VideoPose(PoseConfig(), Path("~/.cache/fallwatch/pose").expanduser(), 15.0, cached_only=True)
+    clips = video_clips(Path("../shared/data"), ["gmdcsa24"], pose).clips  # DatasetError: a video not cached
+    model = load_model(Path("models"))           # fallwatch.onnx, else fallwatch.keras; + features.json
+    results = replay_clips(clips, model, modes(hold_s=15.0))   # {"as is": [ClipEvents], "held": [...]}
+
+A clip's frames are the pose cache's (every k-th video frame, k = floor(fps / rate_hz)), the same
+keypoints the training windows were cut from. Two ways to replay a clip (`modes`):
+- "as is": the clip ends where it ends, with events.confirm_s = AS_IS_CONFIRM_S: the clips end a few
+  seconds after the fall, before the shipped confirm_s could pass.
+- "held": the clip goes on for hold_s more seconds as its last second played back and forth (`held`:
+  the person stays as the clip leaves them, with the pose's own jitter), with the shipped events config.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edge.classifier.base import Classifier
+from edge.config import ClassifierConfig, PoseConfig, load_config
+from edge.events import Event
+from edge.features import FeatureConfig
+from edge.pose.recorded import Trace, record_trace
+from edge.training.clips import Clip, DatasetError
+from edge.training.evaluate import ClipEvents, clip_events
+
+if TYPE_CHECKING:
+    from edge.training.datasets import Loaded
+    from edge.training.pose_cache import VideoPose
+
+# The video sources whose clips are replayed by `fallwatch evaluate --events`.
+EVENT_SOURCES = ("gmdcsa24", "urfd_video")
+AS_IS_CONFIRM_S = 1.0
+ONNX_FILE = "fallwatch.onnx"
+KERAS_FILE = "fallwatch.keras"
+FEATURES_FILE = "features.json"
+TRACE_HEIGHT = 240  # pixels; only the aspect matters to the features, the replayed frames are blank
+
+
+@dataclass(frozen=True)
+class ReplayModel:
+    """A loaded classifier and the feature config it was trained with; path: the model file it runs."""
+
+    path: Path
+    classifier: Classifier
+    features: FeatureConfig
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way to replay a clip: hold it for `hold_s` more seconds (0 = not), with these config overrides."""
+
+    name: str
+    hold_s: float
+    overrides: tuple[str, ...]
+
+
+def modes(hold_s: float) -> list[Mode]:
+    """The two replays of the module docstring: "as is" and "held" (for hold_s seconds, shipped events config)."""
+    return [Mode("as is", 0.0, (f"events.confirm_s={AS_IS_CONFIRM_S:g}",)), Mode("held", hold_s, ())]
+
+
+def load_model(path: Path) -> ReplayModel:
+    """The classifier at `path`: a model folder (its fallwatch.onnx, else its fallwatch.keras) or an .onnx
+    or .keras file, run by ONNX Runtime or Keras; the features.json beside it gives the feature config
+    (the defaults when there is none, as the classifier factory warns).
+
+    Raises FileNotFoundError naming the missing model, ConfigError when model and features disagree.
+    """
+    from edge.classifier import create_classifier
+
+    if path.is_dir():
+        path = path / ONNX_FILE if (path / ONNX_FILE).is_file() else path / KERAS_FILE
+    if path.suffix not in (".onnx", ".keras"):
+        raise FileNotFoundError(f"{path}: expected an .onnx or .keras model, or a folder holding {ONNX_FILE}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model (train one with `fallwatch train`)")
+    trained = path.parent / FEATURES_FILE
+    features = FeatureConfig.from_dict(json.loads(trained.read_text())) if trained.is_file() else FeatureConfig()
+    if path.suffix == ".keras":
+        cfg = ClassifierConfig(runtime="keras", model=str(path.with_suffix(".onnx")), keras_model=str(path))
+    else:
+        cfg = ClassifierConfig(runtime="onnxruntime", model=str(path))
+    return ReplayModel(path, create_classifier(cfg, features), features)
+
+
+def video_clips(root: Path, sources: Sequence[str], pose: VideoPose) -> Loaded:
+    """Every clip of the video `sources` under the data root `root`, keypoints from `pose`.
+
+    With pose.cached_only a video not yet in the pose cache raises DatasetError (one line naming it and
+    how to fill the cache) before any clip is loaded: pose is never run silently.
+    """
+    from edge.training.datasets import load_clips
+    from edge.training.pose_cache import pending
+    from edge.training.sources.videos import video_files
+
+    if pose.cached_only:
+        missing = pending([video for name in sources for video in video_files(root, name)], pose)
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise DatasetError(
+                f"{missing[0].path}: not in the pose cache {pose.cache_dir}{more}; fill it with "
+                f"`fallwatch dataset build --sources {','.join(sources)} --pose-cache {pose.cache_dir} "
+                "--out cache/videos.npz` (same [pose] settings)"
+            )
+    return load_clips(root, list(sources), pose)
+
+
+def clip_trace(clip: Clip) -> Trace:
+    """The clip's keypoints as a one-person trace on the clip's clock (frames of TRACE_HEIGHT pixels)."""
+    size = (round(TRACE_HEIGHT * clip.aspect), TRACE_HEIGHT)
+    return Trace(clip.times, clip.keypoints[:, None], size, {"source": clip.clip_id})
+
+
+def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
+    """`trace` going on for `hold_s` more seconds as its last `tail_s` seconds, played backwards and
+    forwards in turn at the trace's median frame step (round(hold_s / step) frames are added).
+
+    The pose's frame-to-frame jitter stays; a frozen frame would not: a perfectly still skeleton is not
+    what a camera sees of a person lying on the floor.
+    """
+    step = float(np.median(np.diff(trace.times))) if len(trace) > 1 else 1 / 15
+    tail = trace.keypoints[trace.times >= trace.times[-1] - tail_s]
+    cycle = np.concatenate([tail[::-1][1:], tail[1:]]) if len(tail) > 1 else tail
+    count = round(hold_s / step)
+    extra = np.resize(cycle, (count, *cycle.shape[1:]))
+    times = np.r_[trace.times, trace.times[-1] + step * np.arange(1, count + 1)]
+    return Trace(times, np.concatenate([trace.keypoints, extra]), trace.size, {**trace.meta, "held_s": hold_s})
+
+
+class _NoAlerts:
+    """Alerts that go nowhere: a replay asks when the product would alarm, not how it delivers."""
+
+    def handle(
+        self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
+    ) -> None:
+        """Nothing to deliver."""
+
+    def cancel_requested(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def replay(trace: Path, model: ReplayModel, overrides: Sequence[str] = ()) -> list[Event]:
+    """Run the recorded trace file through the pipeline (pose.type = "recorded", no alerts, no events log,
+    heartbeats off) with config `overrides` (e.g. "events.confirm_s=1"); every event it raised, in order.
+
+    Raises ConfigError for a bad override, TraceError naming an unreadable trace.
+    """
+    from edge.pipeline import Pipeline
+
+    cfg = load_config(None, ["events.heartbeat_s=0", *overrides])
+    cfg.source.uri = str(trace)
+    cfg.pose = PoseConfig(type="recorded", recorded_path=str(trace))
+    cfg.features = model.features
+    pipeline = Pipeline(cfg, classifier=model.classifier, alerts=_NoAlerts(), events_path="")
+    pipeline.run()
+    return pipeline.events
+
+
+def replay_clip(clip: Clip, model: ReplayModel, mode: Mode, folder: Path) -> list[Event]:
+    """The events of one clip replayed in `mode`; its trace is written to `folder` (replaced per clip)."""
+    trace = clip_trace(clip)
+    if mode.hold_s > 0:
+        trace = held(trace, mode.hold_s)
+    path = record_trace(folder / "clip.npz", trace)
+    return replay(path, model, mode.overrides)
+
+
+def replay_clips(
+    clips: Sequence[Clip], model: ReplayModel, replays: Sequence[Mode], on_clip: Callable[[Clip], Any] | None = None
+) -> dict[str, list[ClipEvents]]:
+    """Every clip replayed in every mode: {mode name: [what the alarm did per clip, in clip order]}.
+
+    on_clip(clip) is called after each clip (progress).
+    """
+    results: dict[str, list[ClipEvents]] = {mode.name: [] for mode in replays}
+    with tempfile.TemporaryDirectory(prefix="fallwatch-replay-") as folder:
+        for clip in clips:
+            for mode in replays:
+                events = replay_clip(clip, model, mode, Path(folder))
+                results[mode.name].append(clip_events(clip.clip_id, clip.source, clip.kind, clip.fall_onset_s, events))
+            if on_clip is not None:
+                on_clip(clip)
+    return results
