@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.cli import main as cli_main
 from edge.commands.dataset import DEFAULT_POSE_CACHE
 from edge.config import PoseConfig
 from edge.events import Event
@@ -73,15 +74,18 @@ def test_a_real_fall_is_suspected_near_its_onset_and_a_daily_clip_does_not_alarm
     assert daily.kind == "adl" and daily.alert_s is None
 
 
-def test_a_video_missing_from_the_pose_cache_is_named_in_one_line(shared_data: Path, tmp_path: Path) -> None:
-    pose = VideoPose(PoseConfig(), tmp_path / "empty-cache", 15.0, cached_only=True)
-    with pytest.raises(DatasetError) as error:
-        video_clips(shared_data, ["gmdcsa24"], pose)
-    message = str(error.value)
+def test_evaluate_events_names_a_video_missing_from_the_pose_cache_in_one_line(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty-cache"
+    argv = ["evaluate", "--model", str(REPO / "models"), "--dataset", str(tmp_path / "unused.npz"), "--events"]
+    argv += ["--all-clips", "--sources", "gmdcsa24", "--data", str(shared_data), "--pose-cache", str(empty)]
+    assert cli_main(argv) == 2
+    message = capsys.readouterr().err.strip()
     assert "\n" not in message
     assert str(shared_data / "gmdcsa24") in message and ".mp4: not in the pose cache" in message
     assert "fallwatch dataset build --sources gmdcsa24" in message
-    assert pose.model_frames == 0  # pose never ran
+    assert not empty.exists()  # pose never ran, nothing was cached
 
 
 def test_clip_events_scores_delays_and_early_suspicions() -> None:

@@ -3,8 +3,14 @@ source, and per source the clip-level numbers (falls detected, false alarms, del
 
     fallwatch evaluate --model runs/gru8-dense                 # the test subjects recorded at training
     fallwatch evaluate --model models --windows all --sources gmdcsa24
+    fallwatch evaluate --model models --events                 # + the product's alarm on the videos
+    fallwatch evaluate --model models --events --all-clips --sources urfd_video   # all 70 UR Fall videos
 
-The clip decision rule is edge.training.evaluate.alarm_times (documented there).
+The window clip rule is edge.training.evaluate.alarm_times (documented there). --events replays the
+GMDCSA24 and UR Fall videos of the held-back subjects (--all-clips: every one) through the whole
+pipeline after pose (edge.training.replay: tracker, trunk drop, classifier, FallEvents), "as is" and
+"held" for --hold-s more seconds, with the model's fallwatch.onnx (else its fallwatch.keras). The
+keypoints come from the pose cache `fallwatch dataset build` filled; pose is never run here.
 """
 
 from __future__ import annotations
@@ -12,10 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from edge.commands.dataset import DEFAULT_DATA, DEFAULT_POSE_CACHE
 from edge.commands.train import DEFAULT_DATASET, set_threads
+
+if TYPE_CHECKING:
+    from edge.training.clips import Clip
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +48,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"p(fall) alarm threshold (default: the one chosen on validation at training, else {ALARM_THRESHOLD})",
     )
     parser.add_argument("--sweep", action="store_true", help="also print falls caught / ADL alarmed per threshold")
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="also replay the GMDCSA24 and UR Fall videos through the product's alarm (pipeline + fall events)",
+    )
+    parser.add_argument(
+        "--hold-s",
+        type=float,
+        default=15.0,
+        help="--events: seconds each clip's last second is played back and forth in the 'held' replay (default 15)",
+    )
+    parser.add_argument(
+        "--all-clips", action="store_true", help="--events: every clip of those videos, not only the held-back ones"
+    )
+    parser.add_argument(
+        "--data", default=DEFAULT_DATA, help=f"--events: the shared data folder (default {DEFAULT_DATA})"
+    )
+    parser.add_argument(
+        "--pose-cache",
+        default=DEFAULT_POSE_CACHE,
+        help=f"--events: the pose keypoint cache `fallwatch dataset build` filled (default {DEFAULT_POSE_CACHE})",
+    )
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (default 2)")
 
@@ -93,15 +126,112 @@ def sweep_text(windows: Any, probs: Any, thresholds: tuple[float, ...] = (0.3, 0
     return "\n".join(lines)
 
 
+def events_text(section: dict[str, Any]) -> str:
+    """The --events section as a table: per replay mode and source, fall clips suspected / alerted, the
+    delay from the labelled onset (median/max), and the daily-activity clips that raised either."""
+    shipped = f"the shipped events config (confirm_s {section['confirm_s']:g}, recover_s {section['recover_s']:g})"
+    which = f"all {section['clips']}" if section["which"] == "all" else f"the {section['clips']} held-back"
+    lines = [
+        f"events: the product's alarm replayed on {which} video clips "
+        f"with {section['model']} ({section['seconds']:.0f} s)"
+    ]
+    for name, mode in section["modes"].items():
+        held = f"+{mode['hold_s']:g} s of its last second played back and forth" if mode["hold_s"] else "as recorded"
+        lines.append(f"  {name}: each clip {held}, {', '.join(mode['overrides']) or shipped}")
+    lines += [
+        f"{'mode':6} {'source':10} {'suspected':>9} {'alerted':>7} {'onset->susp s':>13} {'onset->alert s':>14} "
+        f"{'ADL susp':>8} {'ADL alert':>9}",
+    ]
+    notes = []
+    for name, mode in section["modes"].items():
+        for source, c in mode["sources"].items():
+            falls, adl = c["fall_clips"], c["adl_clips"]
+            susp = f"{_fmt(c['delay_suspected_s']['median'])}/{_fmt(c['delay_suspected_s']['max'])}"
+            alert = f"{_fmt(c['delay_alert_s']['median'])}/{_fmt(c['delay_alert_s']['max'])}"
+            lines.append(
+                f"{name:6} {source:10} {c['suspected']:>4}/{falls:<4} {c['alerted']:>3}/{falls:<3} {susp:>13} "
+                f"{alert:>14} {len(c['adl_suspected']):>3}/{adl:<4} {len(c['adl_alerted']):>4}/{adl:<4}"
+            )
+            for key, what in (
+                ("not_suspected", "falls not suspected"),
+                ("not_alerted", "falls not alerted"),
+                ("suspected_early", "suspected before the onset"),
+                ("adl_suspected", "ADL suspected"),
+                ("adl_alerted", "ADL alerted"),
+            ):
+                if c[key]:
+                    notes.append(f"  {name}, {source}, {what}: {', '.join(c[key])}")
+    return "\n".join(lines + notes)
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+def event_clips(args: argparse.Namespace, trained: dict[str, Any], rate_hz: float) -> list[Clip]:
+    """The clips --events replays: of the video sources --sources keeps, the held-back subjects' (the
+    test_subjects metrics.json records) or, with --all-clips, all. Raises DatasetError naming a video
+    that is not in the pose cache, ValueError when the model does not record its test subjects."""
+    from edge.config import load_config
+    from edge.training.pose_cache import VideoPose
+    from edge.training.replay import EVENT_SOURCES, video_clips
+
+    kept = args.sources.split(",") if args.sources else EVENT_SOURCES
+    sources = [s for s in EVENT_SOURCES if s in kept]
+    subjects = None if args.all_clips else trained.get("split", {}).get("test_subjects")
+    if not args.all_clips and subjects is None:
+        raise ValueError(f"{args.model}: metrics.json does not record the split's test_subjects; use --all-clips")
+    pose = VideoPose(load_config(None).pose, Path(args.pose_cache).expanduser(), rate_hz, cached_only=True)
+    loaded = video_clips(Path(args.data), sources, pose)
+    for skip in loaded.skipped:
+        print(f"fallwatch evaluate --events: {skip}", file=sys.stderr)
+    return [c for c in loaded.clips if subjects is None or c.subject in subjects]
+
+
+def events_section(args: argparse.Namespace, clips: list[Clip]) -> dict[str, Any]:
+    """Replay `clips` as is and held (edge.training.replay); the report's "events" section (JSON-ready)."""
+    import dataclasses
+    import logging
+
+    from tqdm import tqdm
+
+    from edge.config import EventsConfig
+    from edge.training.evaluate import events_report
+    from edge.training.replay import load_model, modes, replay_clips
+
+    logging.getLogger("edge.pipeline").setLevel(logging.WARNING)  # every event is in the table, not the log
+    model = load_model(Path(args.model))
+    replays = modes(args.hold_s)
+    started = time.monotonic()
+    with tqdm(total=len(clips), unit="clip", desc="replay", file=sys.stderr) as bar:
+        results = replay_clips(clips, model, replays, on_clip=lambda _: bar.update(1))
+    shipped = EventsConfig()
+    return {
+        "model": str(model.path),
+        "which": "all" if args.all_clips else "held-back",
+        "clips": len(clips),
+        "hold_s": args.hold_s,
+        "confirm_s": shipped.confirm_s,
+        "recover_s": shipped.recover_s,
+        "seconds": round(time.monotonic() - started, 1),
+        "modes": {
+            mode.name: {
+                "hold_s": mode.hold_s,
+                "overrides": list(mode.overrides),
+                "sources": events_report(results[mode.name]),
+                "per_clip": [dataclasses.asdict(r) for r in results[mode.name]],
+            }
+            for mode in replays
+        },
+    }
+
+
 def main(args: argparse.Namespace) -> int:
-    set_threads(args.threads)
     import numpy as np
 
     from edge.features import FeatureConfig
+    from edge.files import write_atomic
+    from edge.training.clips import DatasetError
     from edge.training.evaluate import ALARM_THRESHOLD
     from edge.training.presets import import_keras
     from edge.training.split import split_windows
@@ -113,12 +243,23 @@ def main(args: argparse.Namespace) -> int:
         if not (model_dir / name).is_file():
             raise FileNotFoundError(f"{model_dir / name} not found (train one with `fallwatch train`)")
     cfg = FeatureConfig.from_dict(json.loads((model_dir / FEATURES_FILE).read_text()))
+    trained = json.loads((model_dir / METRICS_FILE).read_text()) if (model_dir / METRICS_FILE).is_file() else {}
+    clips: list[Clip] = []
+    if args.events:  # before the windows: a video missing from the pose cache stops it at once
+        if args.hold_s <= 0:
+            print(f"fallwatch evaluate: --hold-s {args.hold_s}: must be > 0", file=sys.stderr)
+            return 2
+        try:
+            clips = event_clips(args, trained, cfg.rate_hz)
+        except (DatasetError, ValueError) as exc:
+            print(f"fallwatch evaluate: {exc}", file=sys.stderr)
+            return 2
+    set_threads(args.threads)  # TensorFlow from here on
     windows = load_windowset(Path(args.dataset))
     if (cfg.window_frames, cfg.rate_hz) != (windows.feature_config.window_frames, windows.feature_config.rate_hz):
         print(f"fallwatch evaluate: {args.dataset} windows do not match {model_dir / FEATURES_FILE}", file=sys.stderr)
         return 2
     rows = np.ones(len(windows), bool)
-    trained = json.loads((model_dir / METRICS_FILE).read_text()) if (model_dir / METRICS_FILE).is_file() else {}
     threshold = args.threshold if args.threshold is not None else trained.get("alarm_threshold", ALARM_THRESHOLD)
     if args.windows == "test":
         if not trained:
@@ -146,6 +287,9 @@ def main(args: argparse.Namespace) -> int:
     print(report_text(report))
     if args.sweep:
         print(sweep_text(chosen, probs))
+    if args.events:
+        report["events"] = events_section(args, clips)
+        print(events_text(report["events"]))
     if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+        write_atomic(args.out, (json.dumps(report, indent=2) + "\n").encode())
     return 0
