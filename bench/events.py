@@ -22,11 +22,9 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from edge.config import EventsConfig, PoseConfig, load_config
-from edge.pipeline import Pipeline
-from edge.pose.recorded import Trace, cached_trace, load_trace, record_trace
+from edge.config import EventsConfig, PoseConfig
+from edge.pose.recorded import cached_trace, load_trace, record_trace
+from edge.training.replay import ReplayModel, clip_trace, held, load_model, replay
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
@@ -71,45 +69,18 @@ def urfd_traces(out_dir: Path) -> dict[str, list[Path]]:
     groups: dict[str, list[Path]] = {"UR Fall falls": [], "UR Fall daily": []}
     out_dir.mkdir(parents=True, exist_ok=True)
     for clip in load_clips(DATA, ["urfd_video"], pose).clips:
-        path = out_dir / (clip.clip_id.replace("/", "_") + ".npz")
-        width = round(240 * clip.aspect)
-        record_trace(path, Trace(clip.times, clip.keypoints[:, None], (width, 240), {"source": clip.clip_id}))
+        path = record_trace(out_dir / (clip.clip_id.replace("/", "_") + ".npz"), clip_trace(clip))
         groups["UR Fall falls" if clip.kind == "fall" else "UR Fall daily"].append(path)
     return groups
 
 
-def held(trace: Path, hold_s: float, out_dir: Path, tail_s: float = 1.0) -> Path:
-    """A copy of `trace` that goes on for `hold_s` more seconds as its last `tail_s` seconds, played
-    forwards and backwards in turn (the pose's own frame-to-frame jitter stays; a frozen frame would
-    not: a perfectly still skeleton is not what a camera sees of a person lying on the floor)."""
-    original = load_trace(trace)
-    step = float(np.median(np.diff(original.times)))
-    tail = original.keypoints[original.times >= original.times[-1] - tail_s]
-    cycle = np.concatenate([tail[::-1][1:], tail[1:]]) if len(tail) > 1 else tail
-    count = round(hold_s / step)
-    extra = np.resize(cycle, (count, *cycle.shape[1:]))
-    times = np.r_[original.times, original.times[-1] + step * np.arange(1, count + 1)]
-    path = out_dir / f"held-{trace.name}"
-    record_trace(path, Trace(times, np.concatenate([original.keypoints, extra]), original.size, original.meta))
-    return path
+def held_copy(trace: Path, hold_s: float, out_dir: Path) -> Path:
+    """A copy of the trace file held for `hold_s` more seconds (edge.training.replay.held)."""
+    return record_trace(out_dir / f"held-{trace.name}", held(load_trace(trace), hold_s))
 
 
-def events_of(trace: Path, model: str, rule: list[str], confirm_s: float = 1.0) -> list[str]:
-    cfg = load_config(
-        None,
-        [
-            f'source.uri="{trace}"',
-            'pose.type="recorded"',
-            f'pose.recorded_path="{trace}"',
-            f'classifier.model="{model}"',
-            f"events.confirm_s={confirm_s}",
-            "events.heartbeat_s=0",
-            *rule,
-        ],
-    )
-    pipeline = Pipeline(cfg, events_path="")
-    pipeline.run()
-    return [e.event for e in pipeline.events]
+def events_of(trace: Path, model: ReplayModel, rule: list[str], confirm_s: float = 1.0) -> list[str]:
+    return [e.event for e in replay(trace, model, [f"events.confirm_s={confirm_s}", *rule])]
 
 
 def main() -> None:
@@ -127,15 +98,16 @@ def main() -> None:
         confirm_s = 1.0
         if args.hold_s > 0:
             groups = {
-                name: [held(trace, args.hold_s, Path(folder)) for trace in traces] for name, traces in groups.items()
+                name: [held_copy(trace, args.hold_s, Path(folder)) for trace in traces]
+                for name, traces in groups.items()
             }
             confirm_s = EventsConfig().confirm_s
-        report(groups, args.model, rules, confirm_s)
+        report(groups, load_model(Path(args.model)), rules, confirm_s)
 
 
-def report(groups: dict[str, list[Path]], model: str, rules: dict[str, list[str]], confirm_s: float) -> None:
+def report(groups: dict[str, list[Path]], model: ReplayModel, rules: dict[str, list[str]], confirm_s: float) -> None:
     """Print one markdown row per rule: clips suspected / alerted in each group."""
-    print(f"model: {model}, confirm_s {confirm_s:g}")
+    print(f"model: {model.path}, confirm_s {confirm_s:g}")
     print("| rule | " + " | ".join(f"{g} suspected / alerted" for g in groups) + " |")
     print("|" + "---|" * (len(groups) + 1))
     for rule_name, rule in rules.items():
