@@ -94,10 +94,6 @@ class Event:
 # After fall_suspected at time t0, per frame the person is "down" (P(fall) + P(lie) >=
 # down_threshold), "up" (< up_threshold) or unsure (between them, or no probabilities because the
 # window is not full or the pose stage lost the person: hysteresis, neither confirms nor recovers).
-# "Up" also needs the trunk seen within upright_max_deg of vertical (Observation.tilt): the classifier
-# reads a motionless lying skeleton as sitting (measured: GMDCSA24 Subject 1/Fall/13's last frame held
-# still -> P(sit) 0.42, P(lie) 0.18), so a person lying still after a fall would "recover" on the
-# classifier alone; a lying trunk, or one the pose stage cannot see, keeps the episode going.
 #   up without a break (down frames break it; unsure ones do not) for recover_s -> recovered
 #   otherwise, at t0 + confirm_s                                                -> fall_alert
 # so a person the camera loses after a suspected fall escalates to an alert: for someone living
@@ -121,14 +117,12 @@ class Observation:
     track_id: the tracker's id. probs: the classifier's (5,) probabilities in CLASSES order, or None
     when the track's window is not full (or it was not seen this frame). centre: the body centre
     (x, y), image-normalised, for bed zones. drop: Track.drop() in body lengths (>= 0).
-    tilt: Track.trunk_tilt, the trunk's degrees from vertical, or None when the trunk is not seen.
     """
 
     track_id: int
     probs: np.ndarray | None
     centre: tuple[float, float]
     drop: float
-    tilt: float | None = 0.0
 
 
 @dataclass
@@ -184,7 +178,7 @@ class FallEvents:
             if obs.probs is not None:
                 state.probs = _probs_dict(obs.probs)
             events += self._advance(obs.track_id, state, video_time, obs)
-        anyone_up = any(self._up(o) for o in observations)
+        anyone_up = any(o.probs is not None and self._down_score(o.probs) < self.cfg.up_threshold for o in observations)
         anyone_down = any(
             o.probs is not None and self._down_score(o.probs) >= self.cfg.down_threshold for o in observations
         )
@@ -211,20 +205,11 @@ class FallEvents:
     def _down_score(self, probs: np.ndarray) -> float:
         return float(probs[FALL] + probs[LIE])
 
-    def _up(self, obs: Observation) -> bool:
-        """The classifier says up and the trunk is seen upright (see the comment block above)."""
-        return (
-            obs.probs is not None
-            and self._down_score(obs.probs) < self.cfg.up_threshold
-            and obs.tilt is not None
-            and obs.tilt <= self.cfg.upright_max_deg
-        )
-
     def _advance(self, tid: int, state: _TrackState, t: float, obs: Observation) -> list[Event]:
         cfg = self.cfg
         probs = obs.probs
         down = probs is not None and self._down_score(probs) >= cfg.down_threshold
-        up = self._up(obs)
+        up = probs is not None and self._down_score(probs) < cfg.up_threshold
         if state.state != "ok":
             return self._episode(tid, state, t, up=up, down=down)
         in_bed = any(inside(obs.centre, zone) for zone in cfg.bed_zones)
