@@ -13,6 +13,7 @@ A clip counts as "suspected" when it raised fall_suspected, "alerted" when it ra
 second played back and forth (the person stays as the clip leaves them: on the floor after a fall,
 standing after getting up, with the pose's own jitter) and
 the events run with the shipped confirm_s (10 s) and recover_s (3 s) instead of confirm_s = 1 s.
+--hold-tail-s 0 freezes the last frame instead (no jitter, no motion at all).
 """
 
 from __future__ import annotations
@@ -51,8 +52,6 @@ RULES = {
     # the trunk drop alone: any probability passes
     "trunk drop only (fall_threshold 0.01)": ["events.fall_threshold=0.01"],
     "both (defaults)": [],
-    # recovery on the classifier's "up" alone, whatever the trunk's angle
-    "recovery on the classifier alone (upright_max_deg 180)": ["events.upright_max_deg=180"],
 }
 
 
@@ -74,9 +73,9 @@ def urfd_traces(out_dir: Path) -> dict[str, list[Path]]:
     return groups
 
 
-def held_copy(trace: Path, hold_s: float, out_dir: Path) -> Path:
+def held_copy(trace: Path, hold_s: float, out_dir: Path, tail_s: float) -> Path:
     """A copy of the trace file held for `hold_s` more seconds (edge.training.replay.held)."""
-    return record_trace(out_dir / f"held-{trace.name}", held(load_trace(trace), hold_s))
+    return record_trace(out_dir / f"held-{trace.name}", held(load_trace(trace), hold_s, tail_s))
 
 
 def events_of(trace: Path, model: ReplayModel, rule: list[str], confirm_s: float = 1.0) -> list[str]:
@@ -87,7 +86,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "models" / "fallwatch.onnx"))
     parser.add_argument("--urfd", action="store_true", help="also the 70 UR Fall videos (30 falls, 40 daily)")
-    parser.add_argument("--hold-s", type=float, default=0.0, help="hold each clip's last frame this long (s)")
+    parser.add_argument("--hold-s", type=float, default=0.0, help="hold each clip's end this long (s)")
+    parser.add_argument(
+        "--hold-tail-s",
+        type=float,
+        default=1.0,
+        help="the clip's last seconds that the hold replays (0: last frame frozen)",
+    )
     parser.add_argument("--rules", default=",".join(RULES), help="comma-separated rule names (default: all)")
     args = parser.parse_args()
     rules = {name: RULES[name] for name in args.rules.split(",")}
@@ -98,7 +103,7 @@ def main() -> None:
         confirm_s = 1.0
         if args.hold_s > 0:
             groups = {
-                name: [held_copy(trace, args.hold_s, Path(folder)) for trace in traces]
+                name: [held_copy(trace, args.hold_s, Path(folder), args.hold_tail_s) for trace in traces]
                 for name, traces in groups.items()
             }
             confirm_s = EventsConfig().confirm_s
