@@ -184,6 +184,7 @@ class EventsConfig:
     down_threshold: float = 0.5
     up_threshold: float = 0.3
     recover_s: float = 3.0
+    upright_max_deg: float = 45.0
     cooldown_s: float = 60.0
     long_lie_s: float = 0.0
     bed_zones: list[list[list[float]]] = field(default_factory=list)
@@ -207,6 +208,12 @@ class EventsConfig:
             "events.motion_memory_s",
             self.motion_memory_s,
             "must be >= events.drop_within_s",
+        )
+        check(
+            0 < self.upright_max_deg <= 180,
+            "events.upright_max_deg",
+            self.upright_max_deg,
+            "must be in (0, 180] degrees from vertical (180: any trunk counts as upright)",
         )
         for key in ("confirm_s", "recover_s", "cooldown_s", "long_lie_s", "heartbeat_s"):
             value = getattr(self, key)

@@ -94,6 +94,11 @@ class Event:
 # After fall_suspected at time t0, per frame the person is "down" (P(fall) + P(lie) >=
 # down_threshold), "up" (< up_threshold) or unsure (between them, or no probabilities because the
 # window is not full or the pose stage lost the person: hysteresis, neither confirms nor recovers).
+# "Up" also needs the trunk seen within upright_max_deg of vertical (Observation.tilt): someone sitting
+# slumped on the floor after a fall is "sit" to the classifier, which is "up" (held-back UR Fall fall-20,
+# a fall from a chair, recovered on the classifier alone and alerts with the trunk check; measured with
+# `fallwatch evaluate --events`). A trunk the pose stage cannot see never counts as upright. It cannot
+# help a body lying along the camera's axis, whose trunk looks upright in the image.
 #   up without a break (down frames break it; unsure ones do not) for recover_s -> recovered
 #   otherwise, at t0 + confirm_s                                                -> fall_alert
 # so a person the camera loses after a suspected fall escalates to an alert: for someone living
@@ -117,12 +122,14 @@ class Observation:
     track_id: the tracker's id. probs: the classifier's (5,) probabilities in CLASSES order, or None
     when the track's window is not full (or it was not seen this frame). centre: the body centre
     (x, y), image-normalised, for bed zones. drop: Track.drop() in body lengths (>= 0).
+    tilt: Track.trunk_tilt, the trunk's degrees from vertical, or None when the trunk is not seen.
     """
 
     track_id: int
     probs: np.ndarray | None
     centre: tuple[float, float]
     drop: float
+    tilt: float | None = 0.0
 
 
 @dataclass
@@ -178,7 +185,7 @@ class FallEvents:
             if obs.probs is not None:
                 state.probs = _probs_dict(obs.probs)
             events += self._advance(obs.track_id, state, video_time, obs)
-        anyone_up = any(o.probs is not None and self._down_score(o.probs) < self.cfg.up_threshold for o in observations)
+        anyone_up = any(self._up(o) for o in observations)
         anyone_down = any(
             o.probs is not None and self._down_score(o.probs) >= self.cfg.down_threshold for o in observations
         )
@@ -205,11 +212,20 @@ class FallEvents:
     def _down_score(self, probs: np.ndarray) -> float:
         return float(probs[FALL] + probs[LIE])
 
+    def _up(self, obs: Observation) -> bool:
+        """The classifier says up and the trunk is seen upright (see the comment block above)."""
+        return (
+            obs.probs is not None
+            and self._down_score(obs.probs) < self.cfg.up_threshold
+            and obs.tilt is not None
+            and obs.tilt <= self.cfg.upright_max_deg
+        )
+
     def _advance(self, tid: int, state: _TrackState, t: float, obs: Observation) -> list[Event]:
         cfg = self.cfg
         probs = obs.probs
         down = probs is not None and self._down_score(probs) >= cfg.down_threshold
-        up = probs is not None and self._down_score(probs) < cfg.up_threshold
+        up = self._up(obs)
         if state.state != "ok":
             return self._episode(tid, state, t, up=up, down=down)
         in_bed = any(inside(obs.centre, zone) for zone in cfg.bed_zones)

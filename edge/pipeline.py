@@ -306,7 +306,9 @@ class Pipeline:
         by_id = {track.id: p for track, p in zip(ready, probs, strict=True)}
         cfg = self.cfg.events
         observations = [
-            Observation(tr.id, by_id.get(tr.id), tr.centre, tr.drop(t, cfg.drop_within_s, cfg.motion_memory_s))
+            Observation(
+                tr.id, by_id.get(tr.id), tr.centre, tr.drop(t, cfg.drop_within_s, cfg.motion_memory_s), tr.trunk_tilt
+            )
             for tr in tracks
             if tr.seen
         ]

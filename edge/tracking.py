@@ -65,6 +65,19 @@ class Track:
         """The body centre (x, y), image-normalised: the hip midpoint, else the box centre."""
         return _centre(self.keypoints, self.box)
 
+    @property
+    def trunk_tilt(self) -> float | None:
+        """Degrees between the trunk (mid-hip to mid-shoulder) and image vertical, in [0, 180]:
+        about 0 standing or sitting, 90 lying across the view, 180 upside down. None when a shoulder
+        or hip is below MIN_CONFIDENCE (an unseen trunk is not known to be upright)."""
+        trunk = self.keypoints[TRUNK]
+        if not (trunk[:, 2] >= MIN_CONFIDENCE).all():
+            return None
+        dx, dy = (trunk[:2, :2].mean(axis=0) - trunk[2:, :2].mean(axis=0)) * (self.aspect, 1.0)
+        if abs(dx) + abs(dy) <= 1e-6:
+            return None
+        return float(np.degrees(np.arctan2(abs(dx), -dy)))
+
     def drop(self, now: float, within_s: float, memory_s: float) -> float:
         """The largest fall of the trunk within `within_s` seconds, over the last `memory_s`.
 

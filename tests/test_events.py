@@ -27,6 +27,7 @@ def run(
     drop: float = 0.5,
     centre: tuple[float, float] = (0.5, 0.5),
     track_id: int = 1,
+    tilt: float | None = 0.0,
 ) -> list[tuple[str, float]]:
     """Play (seconds, probs) segments at FPS for one track; returns (event, video_time) pairs."""
     machine = FallEvents(cfg)
@@ -34,7 +35,7 @@ def run(
     frame = 0
     for seconds, probs in script:
         for _ in range(round(seconds * FPS)):
-            obs = Observation(track_id, probs, centre, drop)
+            obs = Observation(track_id, probs, centre, drop, tilt)
             out += [(e.event, round(e.video_time, 2)) for e in machine.step(frame / FPS, [obs])]
             frame += 1
     return out
@@ -48,6 +49,16 @@ def test_fall_then_lying_alerts_after_confirm_s() -> None:
 def test_getting_up_within_confirm_s_recovers_without_alert() -> None:
     # Up from 1.0 s; recover_s = 1 s of up -> recovered at 2.0 s, before the alert at 2.2 s.
     assert run([(0.3, FALLING), (0.7, LYING), (2.0, STANDING)]) == [("fall_suspected", 0.2), ("recovered", 2.0)]
+
+
+@pytest.mark.parametrize(("tilt", "recovers"), [(10.0, True), (45.0, True), (80.0, False), (None, False)])
+def test_up_needs_an_upright_trunk(tilt: float | None, recovers: bool) -> None:
+    # The classifier says "up" from 1.0 s; only a trunk seen within 45 degrees of vertical recovers.
+    events = run([(0.3, FALLING), (0.7, LYING), (3.0, STANDING)], tilt=tilt)
+    if recovers:
+        assert events == [("fall_suspected", 0.2), ("recovered", 2.0)]
+    else:
+        assert events == [("fall_suspected", 0.2), ("fall_alert", 2.2)]
 
 
 def test_getting_up_after_the_alert_recovers() -> None:

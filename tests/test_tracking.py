@@ -7,10 +7,12 @@ import pytest
 
 from edge.config import TrackingConfig
 from edge.features import FeatureConfig
-from edge.skeleton import NUM_KEYPOINTS, Skeletons
+from edge.skeleton import INDEX, NUM_KEYPOINTS, Skeletons
 from edge.tracking import Tracker, iou
 
 FPS = 15.0
+SHOULDERS = [INDEX["left_shoulder"], INDEX["right_shoulder"]]
+HIPS = [INDEX["left_hip"], INDEX["right_hip"]]
 
 
 def person(cx: float, cy: float, height: float = 0.6, width: float = 0.2) -> np.ndarray:
@@ -95,6 +97,29 @@ def test_drop_is_fast_descent_in_body_lengths() -> None:
     assert slow.tracks[0].drop(now, within_s=0.8, memory_s=3.0) == pytest.approx(0.3 * 0.8 / 3 / 0.6, abs=0.01)
     # the fast drop is forgotten once it is older than memory_s
     assert fast.tracks[0].drop(now, within_s=0.8, memory_s=1.0) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_trunk_tilt_is_degrees_from_vertical_in_pixels() -> None:
+    t = tracker()
+    upright = person(0.5, 0.5)
+    upright[SHOULDERS, :2] = [[0.48, 0.3], [0.52, 0.3]]  # straight above the hips
+    t.step(frame(upright), 0.0)
+    assert t.tracks[0].trunk_tilt == pytest.approx(0.0, abs=0.01)
+    lying = upright.copy()
+    lying[SHOULDERS, :2] = [[0.3, 0.5], [0.3, 0.52]]  # level with the hips, to their left
+    lying[HIPS, :2] = [[0.5, 0.5], [0.5, 0.52]]
+    t.step(frame(lying), 0.1)
+    assert t.tracks[0].trunk_tilt == pytest.approx(90.0, abs=0.5)
+    # x is scaled by the aspect: 0.15 image widths across and 0.2 heights up is 45 degrees at 4:3
+    diagonal = upright.copy()
+    diagonal[SHOULDERS, :2] = [[0.35, 0.3], [0.35, 0.3]]
+    diagonal[HIPS, :2] = [[0.5, 0.5], [0.5, 0.5]]
+    t.step(frame(diagonal), 0.2)
+    assert t.tracks[0].trunk_tilt == pytest.approx(45.0, abs=0.5)
+    hidden = upright.copy()
+    hidden[HIPS[0], 2] = 0.1  # a hip below MIN_CONFIDENCE: the trunk is not seen
+    t.step(frame(hidden), 0.3)
+    assert t.tracks[0].trunk_tilt is None
 
 
 def test_skeletons_without_keypoints_make_no_track() -> None:
