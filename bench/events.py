@@ -52,6 +52,8 @@ RULES = {
     # the trunk drop alone: any probability passes
     "trunk drop only (fall_threshold 0.01)": ["events.fall_threshold=0.01"],
     "both (defaults)": [],
+    # recovery on the classifier's "up" alone, whatever the trunk's angle
+    "recovery on the classifier alone (upright_max_deg 180)": ["events.upright_max_deg=180"],
 }
 
 
