@@ -74,6 +74,15 @@ def test_a_real_fall_is_suspected_near_its_onset_and_a_daily_clip_does_not_alarm
     assert daily.kind == "adl" and daily.alert_s is None
 
 
+def test_config_overrides_reach_both_replays(gmd_clips: dict[str, Clip]) -> None:
+    # A suspect_frames no track can reach (10 minutes of frames) silences the fall in both modes.
+    model = load_model(REPO / "models")
+    replays = modes(hold_s=2.0, overrides=["events.suspect_frames=9000"])
+    assert [m.overrides[-1] for m in replays] == ["events.suspect_frames=9000"] * 2
+    results = replay_clips([gmd_clips[FALL]], model, replays)
+    assert all(result.suspected_s is None for (result,) in results.values())
+
+
 def test_evaluate_events_names_a_video_missing_from_the_pose_cache_in_one_line(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

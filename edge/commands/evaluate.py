@@ -70,6 +70,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_POSE_CACHE,
         help=f"--events: the pose keypoint cache `fallwatch dataset build` filled (default {DEFAULT_POSE_CACHE})",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="--events: override one config key in both replays, e.g. events.upright_max_deg=180",
+    )
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (default 2)")
 
@@ -201,7 +208,7 @@ def events_section(args: argparse.Namespace, clips: list[Clip]) -> dict[str, Any
 
     logging.getLogger("edge.pipeline").setLevel(logging.WARNING)  # every event is in the table, not the log
     model = load_model(Path(args.model))
-    replays = modes(args.hold_s)
+    replays = modes(args.hold_s, args.set)
     started = time.monotonic()
     with tqdm(total=len(clips), unit="clip", desc="replay", file=sys.stderr) as bar:
         results = replay_clips(clips, model, replays, on_clip=lambda _: bar.update(1))

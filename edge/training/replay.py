@@ -64,9 +64,11 @@ class Mode:
     overrides: tuple[str, ...]
 
 
-def modes(hold_s: float) -> list[Mode]:
-    """The two replays of the module docstring: "as is" and "held" (for hold_s seconds, shipped events config)."""
-    return [Mode("as is", 0.0, (f"events.confirm_s={AS_IS_CONFIRM_S:g}",)), Mode("held", hold_s, ())]
+def modes(hold_s: float, overrides: Sequence[str] = ()) -> list[Mode]:
+    """The two replays of the module docstring: "as is" and "held" (for hold_s seconds, shipped events
+    config), each with the config `overrides` (KEY=VALUE) last."""
+    extra = tuple(overrides)
+    return [Mode("as is", 0.0, (f"events.confirm_s={AS_IS_CONFIRM_S:g}", *extra)), Mode("held", hold_s, extra)]
 
 
 def load_model(path: Path) -> ReplayModel:
