@@ -95,9 +95,11 @@ def main() -> None:
         default=1.0,
         help="the clip's last seconds that the hold replays (0: last frame frozen)",
     )
-    parser.add_argument("--rules", default=",".join(RULES), help="comma-separated rule names (default: all)")
+    parser.add_argument(
+        "--rule", action="append", choices=list(RULES), help="a rule to run (repeatable; default: every rule)"
+    )
     args = parser.parse_args()
-    rules = {name: RULES[name] for name in args.rules.split(",")}
+    rules = {name: RULES[name] for name in args.rule or RULES}
     groups = {name: [cached_trace(DATA / clip, PoseConfig()) for clip in clips] for name, clips in GROUPS.items()}
     with tempfile.TemporaryDirectory() as folder:
         if args.urfd:
