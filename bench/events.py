@@ -52,6 +52,8 @@ RULES = {
     # the trunk drop alone: any probability passes
     "trunk drop only (fall_threshold 0.01)": ["events.fall_threshold=0.01"],
     "both (defaults)": [],
+    # both, with the classifier's falling motion only: "down" (P(fall) + P(lie)) made unreachable
+    "falling motion and trunk drop (down_threshold 0.99)": ["events.down_threshold=0.99"],
     # recovery on the classifier's "up" alone, whatever the trunk's angle
     "recovery on the classifier alone (upright_max_deg 180)": ["events.upright_max_deg=180"],
 }
