@@ -25,7 +25,7 @@ from pathlib import Path
 
 from edge.config import EventsConfig, PoseConfig
 from edge.pose.recorded import cached_trace, load_trace, record_trace
-from edge.training.replay import ReplayModel, clip_trace, held, load_model, replay
+from edge.training.replay import ReplayModel, clip_trace, held, load_model, replay, video_clips
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
@@ -65,13 +65,12 @@ def urfd_traces(out_dir: Path) -> dict[str, list[Path]]:
     The adapter poses every 2nd frame (15 Hz), which is the windows' rate; a video not yet in the
     cache is posed first (minutes). Returns {"UR Fall falls": [...], "UR Fall daily": [...]}.
     """
-    from edge.training.datasets import load_clips
     from edge.training.pose_cache import VideoPose
 
     pose = VideoPose(PoseConfig(), Path("~/.cache/fallwatch/pose").expanduser())
     groups: dict[str, list[Path]] = {"UR Fall falls": [], "UR Fall daily": []}
     out_dir.mkdir(parents=True, exist_ok=True)
-    for clip in load_clips(DATA, ["urfd_video"], pose).clips:
+    for clip in video_clips(DATA, ["urfd_video"], pose).clips:
         path = record_trace(out_dir / (clip.clip_id.replace("/", "_") + ".npz"), clip_trace(clip))
         groups["UR Fall falls" if clip.kind == "fall" else "UR Fall daily"].append(path)
     return groups

@@ -97,6 +97,7 @@ def clip_report(
             adl_alarms += len(alarms)
             if alarms:
                 false_clips.append(clip)
+    delay = spread(delays)
     return {
         "fall_clips": n_fall,
         "falls_detected": n_fall - len(missed),
@@ -105,8 +106,8 @@ def clip_report(
         "adl_clips": n_adl,
         "adl_clips_with_alarm": sum(1 for c in false_clips if c in set(clips[~is_fall_clip].tolist())),
         "false_alarms_per_adl_clip": adl_alarms / n_adl if n_adl else None,
-        "delay_s_median": float(np.median(delays)) if delays else None,
-        "delay_s_max": float(np.max(delays)) if delays else None,
+        "delay_s_median": delay["median"],
+        "delay_s_max": delay["max"],
         "missed": missed,
         "false_alarm_clips": false_clips,
     }
@@ -231,7 +232,8 @@ def clip_events(clip_id: str, source: str, kind: str, onset_s: float | None, eve
     return ClipEvents(clip_id, source, kind, onset_s, first("fall_suspected"), first("fall_alert"), early)
 
 
-def _spread(values: list[float]) -> dict[str, float | None]:
+def spread(values: list[float]) -> dict[str, float | None]:
+    """{"median", "max"} of `values` (None for both when there are none)."""
     return {
         "median": float(np.median(values)) if values else None,
         "max": float(np.max(values)) if values else None,
@@ -250,8 +252,8 @@ def events_report(results: list[ClipEvents]) -> dict[str, dict[str, Any]]:
             "fall_clips": len(falls),
             "suspected": sum(r.suspected_s is not None for r in falls),
             "alerted": sum(r.alert_s is not None for r in falls),
-            "delay_suspected_s": _spread([d for r in falls if (d := r.suspected_delay_s) is not None]),
-            "delay_alert_s": _spread([d for r in falls if (d := r.alert_delay_s) is not None]),
+            "delay_suspected_s": spread([d for r in falls if (d := r.suspected_delay_s) is not None]),
+            "delay_alert_s": spread([d for r in falls if (d := r.alert_delay_s) is not None]),
             "not_suspected": [r.clip_id for r in falls if r.suspected_s is None],
             "not_alerted": [r.clip_id for r in falls if r.alert_s is None],
             "suspected_early": [r.clip_id for r in falls if r.early_s],

@@ -32,6 +32,7 @@ from edge.features import FeatureConfig
 from edge.pose.recorded import Trace, record_trace
 from edge.training.clips import Clip, DatasetError
 from edge.training.evaluate import ClipEvents, clip_events
+from edge.training.train import FEATURES_FILE, MODEL_FILE
 
 if TYPE_CHECKING:
     from edge.training.datasets import Loaded
@@ -40,9 +41,7 @@ if TYPE_CHECKING:
 # The video sources whose clips are replayed by `fallwatch evaluate --events`.
 EVENT_SOURCES = ("gmdcsa24", "urfd_video")
 AS_IS_CONFIRM_S = 1.0
-ONNX_FILE = "fallwatch.onnx"
-KERAS_FILE = "fallwatch.keras"
-FEATURES_FILE = "features.json"
+ONNX_FILE = Path(MODEL_FILE).with_suffix(".onnx").name  # what `fallwatch export` writes beside the .keras
 TRACE_HEIGHT = 240  # pixels; only the aspect matters to the features, the replayed frames are blank
 
 
@@ -81,7 +80,7 @@ def load_model(path: Path) -> ReplayModel:
     from edge.classifier import create_classifier
 
     if path.is_dir():
-        path = path / ONNX_FILE if (path / ONNX_FILE).is_file() else path / KERAS_FILE
+        path = path / ONNX_FILE if (path / ONNX_FILE).is_file() else path / MODEL_FILE
     if path.suffix not in (".onnx", ".keras"):
         raise FileNotFoundError(f"{path}: expected an .onnx or .keras model, or a folder holding {ONNX_FILE}")
     if not path.is_file():
