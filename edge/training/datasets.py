@@ -12,7 +12,7 @@ Usage::
 
 A source yields `Clip`s (edge/training/clips.py: times, keypoints (N, 18, 3), aspect, per-frame
 allowed-class masks (N, 5), kind, split subject) and `Skipped`s (one line naming the bad file; the
-build goes on). Keypoint sources read files (sources/keypoints.py); video sources decode every frame
+build goes on). Keypoint sources read files (sources/keypoints.py, sources/openpose.py); video sources decode every frame
 and run the project's own pose estimator, cached on disk by file content (sources/videos.py,
 pose_cache.py). Label decisions per source are in each adapter module's docstring.
 `dataset_build.py` cuts windows (edge.windows.clip_windows) and writes the one training file.
@@ -27,7 +27,7 @@ from typing import Any
 
 from edge.training.clips import Clip, DatasetError
 from edge.training.skipped import Skipped
-from edge.training.sources import keypoints, videos
+from edge.training.sources import keypoints, openpose, videos
 
 # Video sources get the pose stage (edge.training.pose_cache.VideoPose); keypoint sources ignore it.
 Loader = Callable[[Path, Any], Iterator["Clip | Skipped"]]
@@ -48,6 +48,8 @@ SOURCES: dict[str, Source] = {
         Source("urfd_alphapose", lambda root, pose: keypoints.load_urfd_alphapose(root), False),
         Source("md4fd_urfd", lambda root, pose: keypoints.load_md4fd_urfd(root), False),
         Source("movenet_gru", lambda root, pose: keypoints.load_movenet_gru(root), False),
+        Source("kingston_openpose", lambda root, pose: openpose.load_kingston_openpose(root), False),
+        Source("hqfsd_openpose", lambda root, pose: openpose.load_hqfsd_openpose(root), False),
         Source("gmdcsa24", videos.load_gmdcsa24, True),
         Source("urfd_video", videos.load_urfd_video, True),
         Source("le2i", videos.load_le2i, True),
