@@ -35,11 +35,18 @@ Loader = Callable[[Path, Any], Iterator["Clip | Skipped"]]
 
 @dataclass(frozen=True)
 class Source:
-    """A named source: its loader and whether it needs the pose estimator (videos)."""
+    """A named source: its loader, whether it needs the pose estimator (videos), and the window stride
+    its clips get at least (None: the build's stride)."""
 
     name: str
     load: Loader
     needs_pose: bool
+    min_stride_s: float | None = None
+
+
+# HQFSD's 15 recordings run about 4 minutes each: one window a second (not five) keeps them from
+# outnumbering every other source's windows together.
+LONG_RECORDING_STRIDE_S = 1.0
 
 
 SOURCES: dict[str, Source] = {
@@ -49,7 +56,7 @@ SOURCES: dict[str, Source] = {
         Source("md4fd_urfd", lambda root, pose: keypoints.load_md4fd_urfd(root), False),
         Source("movenet_gru", lambda root, pose: keypoints.load_movenet_gru(root), False),
         Source("kingston_openpose", lambda root, pose: openpose.load_kingston_openpose(root), False),
-        Source("hqfsd_openpose", lambda root, pose: openpose.load_hqfsd_openpose(root), False),
+        Source("hqfsd_openpose", lambda root, pose: openpose.load_hqfsd_openpose(root), False, LONG_RECORDING_STRIDE_S),
         Source("gmdcsa24", videos.load_gmdcsa24, True),
         Source("urfd_video", videos.load_urfd_video, True),
         Source("le2i", videos.load_le2i, True),
