@@ -85,22 +85,14 @@ def loso(
     clips = {source: clips_of(source) for source in sources}
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="fallwatch-loso-") as tmp:
-        shared: dict[tuple[int, tuple[str, ...]], tuple[Any, float | None]] = {}
+        models: dict[tuple[int, str, tuple[str, ...]], tuple[Any, float | None]] = {}
         for seed in seeds:
             for source in sources:
                 run_opts = held_out_options(dataclasses.replace(opts, seed=seed), source, windows)
-                key = (seed, run_opts.exclude_sources)
-                if run_opts.cross_source is None and key in shared:
-                    model, f1 = shared[key]
-                else:
-                    result = train(windows, run_opts)
-                    folder = Path(tmp) / f"{source}-{seed}"
-                    folder.mkdir()
-                    model = _replay_model(result, folder)
-                    f1 = result.metrics["test"]["per_source"].get(source, {}).get("fall_f1")
-                    if run_opts.cross_source is None:
-                        shared[key] = (model, None)
-                        f1 = None
+                key = (seed, run_opts.cross_source or "", run_opts.exclude_sources)
+                if key not in models:
+                    models[key] = _trained(windows, run_opts, Path(tmp) / str(len(models)))
+                model, f1 = models[key]
                 results = replay_clips(clips[source], model, replays)
                 run = {
                     "source": source,
@@ -113,6 +105,14 @@ def loso(
                 if on_run is not None:
                     on_run(run)
     return runs
+
+
+def _trained(windows: WindowSet, opts: TrainOptions, folder: Path) -> tuple[Any, float | None]:
+    """A model trained with `opts`, ready for replay, and the window fall F1 on its held-out source."""
+    result = train(windows, opts)
+    folder.mkdir()
+    f1 = result.metrics["test"]["per_source"].get(opts.cross_source or "", {}).get("fall_f1")
+    return _replay_model(result, folder), f1
 
 
 def _counts(report: dict[str, Any] | None) -> dict[str, Any]:
