@@ -58,7 +58,7 @@ class Track:
     first_seen: float
     last_seen: float
     seen: bool = True
-    _history: deque[tuple[float, float, float]] = field(default_factory=deque, repr=False)
+    _history: deque[tuple[float, float, float, float]] = field(default_factory=deque, repr=False)
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -104,7 +104,7 @@ class Track:
         rows = [h for h in self._history if h[0] >= max(now - memory_s, since)]
         if len(rows) < 3:
             return 0.0
-        times, ys, sizes = (np.array(c) for c in zip(*rows, strict=True))
+        times, ys, sizes, _ = (np.array(c) for c in zip(*rows, strict=True))
         ys = np.median(np.stack([np.r_[ys[0], ys[:-1]], ys, np.r_[ys[1:], ys[-1]]]), axis=0)
         size = float(sizes.max())
         if size <= 1e-3:
@@ -112,6 +112,28 @@ class Track:
         later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
         drops = np.where(later, ys[None, :] - ys[:, None], 0.0)
         return max(0.0, float(drops.max()) / size)
+
+    def tipped_over(
+        self,
+        now: float,
+        within_s: float,
+        memory_s: float,
+        upright_deg: float,
+        tipped_deg: float,
+        since: float = -np.inf,
+    ) -> bool:
+        """True when the trunk went from upright (<= upright_deg from vertical) to tipped (>= tipped_deg)
+        within `within_s` seconds, at some time in the last `memory_s` (frames before `since` do not
+        count). A person lying still is tipped but did not tip over: this is the motion, not the posture.
+        Tilts are median-filtered over 3 frames, as the drop's heights are."""
+        rows = [h for h in self._history if h[0] >= max(now - memory_s, since) and not np.isnan(h[3])]
+        if len(rows) < 3:
+            return False
+        times = np.array([h[0] for h in rows])
+        tilts = np.array([h[3] for h in rows])
+        tilts = np.median(np.stack([np.r_[tilts[0], tilts[:-1]], tilts, np.r_[tilts[1:], tilts[-1]]]), axis=0)
+        later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
+        return bool((later & (tilts[:, None] <= upright_deg) & (tilts[None, :] >= tipped_deg)).any())
 
     def _update(self, time: float, keypoints: np.ndarray, box: np.ndarray, aspect: float, keep_s: float) -> None:
         self.keypoints, self.box, self.aspect = keypoints, box, aspect
@@ -121,7 +143,10 @@ class Track:
         if (trunk[:, 2] >= MIN_CONFIDENCE).all():
             sure = keypoints[keypoints[:, 2] >= MIN_CONFIDENCE, :2]  # not MediaPipe's off-frame guesses
             width, height = np.ptp(sure[:, 0]) * aspect, np.ptp(sure[:, 1])
-            self._history.append((time, float(trunk[:, 1].mean()), float(max(width, height))))
+            tilt = self.trunk_tilt
+            self._history.append(
+                (time, float(trunk[:, 1].mean()), float(max(width, height)), np.nan if tilt is None else tilt)
+            )
         while self._history and self._history[0][0] < time - keep_s:
             self._history.popleft()
 
