@@ -3,8 +3,9 @@
 Every event is one JSON object on one line:
 {"event": kind, "video_time": s, "wall_time": ISO 8601, "track_id": int|null, "probs": {...}|null, "id": str,
  "detail": str|null}
-`detail` says what a reader must know beyond the kind (e.g. "camera lost": the alert came while the camera
-was down); logs written before it existed have no such key and read as null.
+`detail` says what a reader must know beyond the kind: the rule that opened an episode ("fast fall", "slow
+fall", "strong fall", "lost after a drop", "down") and "camera lost" on an alert raised while the camera
+was down; logs written before it existed have no such key and read as null.
 """
 
 from __future__ import annotations
@@ -393,17 +394,21 @@ class FallEvents:
         says_up = obs.probs is not None and self._down_score(obs.probs) < self.cfg.up_threshold
         return "down" if self._tipped(obs) and not says_up else "unsure"
 
-    def _evidence(self, obs: Observation) -> bool:
-        """One frame of the fall: fast, slow or strong (see the comment block above)."""
+    def _evidence(self, obs: Observation) -> str | None:
+        """One frame of the fall: "fast fall", "slow fall" or "strong fall" (see the comment block
+        above), or None."""
         cfg = self.cfg
         if obs.probs is None:
-            return False
+            return None
         p_fall = float(obs.probs[FALL])
         down = self._down_score(obs.probs) >= cfg.down_threshold
-        fast = (p_fall >= cfg.fall_threshold or down) and obs.drop >= cfg.min_drop
-        slow = down and self._tipped(obs) and obs.slow_drop >= cfg.slow_min_drop
-        strong = p_fall >= cfg.strong_fall_threshold and (obs.slow_drop >= cfg.strong_min_drop or obs.tipped_over)
-        return fast or slow or strong
+        if (p_fall >= cfg.fall_threshold or down) and obs.drop >= cfg.min_drop:
+            return "fast fall"
+        if down and self._tipped(obs) and obs.slow_drop >= cfg.slow_min_drop:
+            return "slow fall"
+        if p_fall >= cfg.strong_fall_threshold and (obs.slow_drop >= cfg.strong_min_drop or obs.tipped_over):
+            return "strong fall"
+        return None
 
     def _in_bed(self, point: tuple[float, float]) -> bool:
         return any(inside(point, zone) for zone in self.cfg.bed_zones)
@@ -426,12 +431,13 @@ class FallEvents:
             place.down_since = None
 
     def _fall_path(self, track: _Track, obs: Observation, t: float) -> list[Event]:
-        evidence = self._evidence(obs) and not self._in_bed(obs.centre) and t > track.motion_since
+        reason = self._evidence(obs)
+        evidence = reason is not None and not self._in_bed(obs.centre) and t > track.motion_since
         track.streak = track.streak + 1 if evidence else 0
         if track.streak < self.cfg.suspect_frames:
             return []
         track.streak = 0
-        return [self._open(track.place, "fall", t, obs.track_id, track.probs)]
+        return [self._open(track.place, "fall", t, obs.track_id, track.probs, reason)]
 
     def _lost_tracks(self, t: float, seen: set[int]) -> list[Event]:
         """A track lost right after a fast drop, away from the border and the beds -> fall_suspected."""
@@ -454,7 +460,7 @@ class FallEvents:
                 and not self._in_bed(track.centre)
             ):
                 track.motion_at = -np.inf
-                events.append(self._open(place, "fall", t, tid, track.probs))
+                events.append(self._open(place, "fall", t, tid, track.probs, "lost after a drop"))
             if gone > TRACK_MEMORY_S:
                 del self._tracks[tid]
         return events
@@ -478,7 +484,7 @@ class FallEvents:
                 and not self._in_bed(place.centre)
             ):
                 track = self._tracks.get(place.track_id) if place.track_id is not None else None
-                opened = self._open(place, "long_lie", t, place.track_id, track.probs if track else None)
+                opened = self._open(place, "long_lie", t, place.track_id, track.probs if track else None, "down")
                 events.append(opened)
         return events
 
@@ -496,13 +502,18 @@ class FallEvents:
             return [event]
         return []
 
-    def _open(self, place: Place, kind: Literal["fall", "long_lie"], t: float, tid: int | None, probs: Any) -> Event:
+    def _open(
+        self, place: Place, kind: Literal["fall", "long_lie"], t: float, tid: int | None, probs: Any, reason: str
+    ) -> Event:
+        """Open an episode at `place`; its first event's detail says which rule opened it (`reason`)."""
         state: Literal["suspected", "alert"] = "suspected" if kind == "fall" else "alert"
         place.episode = Episode(uuid.uuid4().hex, kind, state, t, tid, probs)
-        return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode)
+        return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode, reason)
 
-    def _event(self, kind: EventKind, t: float, episode: Episode) -> Event:
-        detail = "camera lost" if self.camera_lost and kind in ("fall_alert", "long_lie") else None
+    def _event(self, kind: EventKind, t: float, episode: Episode, reason: str | None = None) -> Event:
+        """An event of `episode`; alerts raised while the camera is lost say so in their detail."""
+        lost = self.camera_lost and kind in ("fall_alert", "long_lie")
+        detail = ", ".join(part for part in (reason, "camera lost" if lost else None) if part) or None
         return Event(kind, t, episode.track_id, episode.probs, detail=detail)
 
     def _end(self, place: Place, t: float) -> None:
