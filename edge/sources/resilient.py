@@ -94,6 +94,11 @@ class ResilientSource(FrameSource):
         return None if self._inner is None else self._inner.fps
 
     @property
+    def problem(self) -> str:  # type: ignore[override]
+        """Why a file ended before its last frame ("" when it did not)."""
+        return "" if self._inner is None else self._inner.problem
+
+    @property
     def inner(self) -> FrameSource | None:
         """The backend currently open (None while a live source is down)."""
         return self._inner
