@@ -33,11 +33,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from edge.alerts.redact import redact
 from edge.classes import CLASSES
 from edge.classifier.base import Classifier
 from edge.config import Config
 from edge.events import Event, EventLog, FallEvents, Observation
 from edge.features import window_features
+from edge.files import check_folder
 from edge.output.base import FrameSink
 from edge.pose.base import PoseEstimator
 from edge.sources.base import Frame, FrameSource
@@ -56,6 +58,10 @@ class Alerts(Protocol):
     ) -> None: ...
 
     def cancel_requested(self) -> bool: ...
+
+    def poll(self, video_time: float) -> list[Event]: ...
+
+    def people_seen(self, count: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -122,6 +128,7 @@ class Pipeline:
         self._old_handlers: dict[int, Any] = {}
         self._notifier: Any = None
         self._failed = False
+        self._last_time = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -139,12 +146,12 @@ class Pipeline:
         """Undo start() in reverse; each step runs even if an earlier one failed."""
         for step in (
             self._close_watchdog,
-            self._restore_signal_handlers,
             self._close_output,
             self._close_alerts,
             self._close_pose,
             self._close_source,
             self._close_events_log,
+            self._restore_signal_handlers,  # last: a second SIGTERM while stopping must not kill the stop
         ):
             try:
                 step()
@@ -157,6 +164,7 @@ class Pipeline:
 
     def _open_events_log(self) -> None:
         if self.events_path:
+            check_folder(self.events_path, "log.events")
             self.log = EventLog(self.events_path)
 
     def _open_classifier(self) -> None:
@@ -200,7 +208,11 @@ class Pipeline:
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        logger.info("signal %s: stopping after this frame", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if self._stop.is_set():
+            logger.info("signal %s: already stopping (alerts are being handed over); please wait", name)
+            return
+        logger.info("signal %s: stopping after this frame", name)
         self.request_stop()
 
     def _restore_signal_handlers(self) -> None:
@@ -215,7 +227,7 @@ class Pipeline:
         self._notifier = Notifier()
         if self.watchdog is None:
             self.watchdog = FrameWatchdog.from_env(self._notifier, started=time.monotonic()).frame_processed
-        self._notifier.ready(f"watching {self.cfg.source.uri}")
+        self._notifier.ready(f"watching {redact(self.cfg.source.uri)}")
 
     def _close_watchdog(self) -> None:
         if self._notifier is not None:
@@ -272,8 +284,11 @@ class Pipeline:
         pop_status = getattr(self.source, "pop_status", None)
         for status in pop_status() if pop_status is not None else []:
             self._emit([Event(status.kind, status.video_time)])
+        if self.alerts is not None:  # escalation, acknowledge, inactivity: also while the camera is lost
+            self._emit(self.alerts.poll(frame.video_time if frame is not None else self._last_time))
         if frame is None:
             return not self.source.finished
+        self._last_time = frame.video_time
         self.process(frame)
         return True
 
@@ -290,6 +305,8 @@ class Pipeline:
         t1 = clock()
         # features: tracks, each seen track's window, its features (one row per full window)
         tracks = self.tracker.step(skeletons, t)
+        if self.alerts is not None:
+            self.alerts.people_seen(sum(track.seen for track in tracks))
         ready, rows = [], []
         for track in tracks:
             if track.seen:

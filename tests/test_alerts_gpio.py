@@ -64,7 +64,7 @@ def test_fall_timeline_blink_then_steady_with_buzzer_then_off_on_recovery():
 
 def test_cancel_button_in_the_pre_alarm_stops_the_led_and_the_remote_alert(tmp_path):
     cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"))
-    notifier = Notifier("Bedroom", cfg, [WebhookChannel("json://127.0.0.1:9/")])  # worker not started
+    notifier = Notifier("Bedroom", cfg, [[WebhookChannel("json://127.0.0.1:9/")]])  # worker not started
     cancelled: list[list[int | None]] = []
     hub, pins = _hub(notifier)
     hub.on_cancel = cancelled.append
@@ -124,7 +124,7 @@ def test_local_alarm_does_not_wait_for_a_hanging_server(tmp_path):
     hanging.bind(("127.0.0.1", 0))
     hanging.listen()
     cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"), timeout_s=30)
-    notifier = Notifier("Hall", cfg, [WebhookChannel(f"json://127.0.0.1:{hanging.getsockname()[1]}/", 30)])
+    notifier = Notifier("Hall", cfg, [[WebhookChannel(f"json://127.0.0.1:{hanging.getsockname()[1]}/", 30)]])
     hub, pins = _hub(notifier)
     hub.start()
     hub.handle(Event("fall_alert", 1.0, 1))
@@ -224,7 +224,7 @@ def test_hub_from_config_with_the_defaults_is_local_only(tmp_path: Path, monkeyp
 
 def test_a_broken_outbox_is_logged_loudly_and_the_alarm_still_sounds(tmp_path, caplog):
     cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"))
-    notifier = Notifier("Hall", cfg, [WebhookChannel("json://127.0.0.1:9/")])
+    notifier = Notifier("Hall", cfg, [[WebhookChannel("json://127.0.0.1:9/")]])
     notifier.outbox.close()
     for extra in ("-wal", "-shm"):
         Path(f"{cfg.outbox}{extra}").unlink(missing_ok=True)

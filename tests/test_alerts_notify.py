@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from edge.alerts.channels import Message, WebhookChannel, create_channel, parse_retry_after
-from edge.alerts.notify import Notifier, compose, create_channels, send_message, skeleton_picture
+from edge.alerts.notify import Notifier, compose, create_channels, create_tiers, send_message, skeleton_picture
 from edge.alerts.outbox import Outbox, OutboxWorker
 from edge.alerts.redact import install_secret_filter, redact
 from edge.config import ConfigError, NotifyConfig
@@ -140,7 +140,7 @@ def _keypoints() -> np.ndarray:
 
 def _notifier(tmp_path: Path, urls: list[str], **kw: float) -> Notifier:
     cfg = NotifyConfig(urls=urls, outbox=str(tmp_path / "outbox.sqlite"), **kw)
-    return Notifier("Living room", cfg, create_channels(cfg))
+    return Notifier("Living room", cfg, create_tiers(cfg))
 
 
 def test_json_webhook_receives_what_where_when_and_a_skeleton_picture(tmp_path, receiver):
@@ -171,7 +171,7 @@ def test_camera_frame_is_sent_only_when_opted_in(tmp_path, receiver):
     for expected, opt_in in enumerate((False, True), start=1):
         cfg = NotifyConfig(urls=[f"json://127.0.0.1:{port}/"], outbox=str(tmp_path / f"o{opt_in}.sqlite"),
                            attach_camera_frame=opt_in)  # fmt: skip
-        notifier = Notifier("Hall", cfg, create_channels(cfg))
+        notifier = Notifier("Hall", cfg, create_tiers(cfg))
         notifier.start()
         notifier.alert(Event("fall_alert", 1.0, 1), keypoints=_keypoints(), frame=frame)
         _wait(lambda n=expected: len(state.arrivals) == n)
@@ -380,7 +380,7 @@ def test_an_outbox_that_cannot_be_opened_is_a_config_error(tmp_path):
     (tmp_path / "a_file").write_text("")
     cfg = NotifyConfig(outbox=str(tmp_path / "a_file" / "outbox.sqlite"))
     with pytest.raises(ConfigError, match=r"notify\.outbox = .*cannot open the outbox"):
-        Notifier("Hall", cfg, [])
+        Notifier("Hall", cfg, [[]])
 
 
 def test_the_same_event_is_stored_once(tmp_path):
