@@ -60,6 +60,17 @@ def create_tiers(cfg: NotifyConfig) -> list[list[Channel]]:
     ]
 
 
+def pending_deliveries(cfg: NotifyConfig) -> int:
+    """Deliveries still pending in the outbox (0 when it does not exist)."""
+    if not os.path.isfile(cfg.outbox):
+        return 0
+    outbox = Outbox(cfg.outbox)
+    try:
+        return outbox.counts()["pending"]
+    finally:
+        outbox.close()
+
+
 def all_urls(cfg: NotifyConfig) -> list[str]:
     """Every channel URL of every tier (secrets to hide from the logs)."""
     return notify_urls(cfg) + [url for tier in cfg.tiers for url in tier.urls]
