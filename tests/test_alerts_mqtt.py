@@ -41,7 +41,7 @@ class Subscriber:
 
     def _on_message(self, client: object, userdata: object, message: paho.MQTTMessage) -> None:
         with self.lock:
-            self.messages.append((message.topic, message.payload.decode(), bool(message.retain)))
+            self.messages.append((message.topic, message.payload.decode(errors="replace"), bool(message.retain)))
 
     def payloads(self, topic: str) -> list[str]:
         with self.lock:
