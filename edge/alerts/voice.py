@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -58,7 +59,8 @@ class AlsaPlayer(Player):
             [self.aplay, "-q", "-D", self.device, "-"], input=wav, capture_output=True, timeout=SPEAK_TIMEOUT_S
         )
         if done.returncode != 0:
-            raise RuntimeError(f"{self.name}: {done.stderr.decode(errors='replace').strip()[:200]}")
+            lines = done.stderr.decode(errors="replace").strip().splitlines() or [f"aplay exit {done.returncode}"]
+            raise RuntimeError(f"{self.name}: {lines[-1][:200]}")
 
 
 class WavFilePlayer(Player):
@@ -81,12 +83,19 @@ def espeak() -> str:
 
 
 def synthesize(text: str, cfg: VoiceConfig) -> bytes:
-    """`text` spoken by espeak-ng with the configured voice, volume and speed, as WAV bytes."""
-    command = [espeak(), "-v", cfg.voice or cfg.language, "-a", str(cfg.volume), "-s", str(cfg.speed), "--stdout"]
-    done = subprocess.run(command, input=text.encode(), capture_output=True, timeout=SPEAK_TIMEOUT_S)
-    if done.returncode != 0 or not done.stdout.startswith(b"RIFF"):
-        raise RuntimeError(f"espeak-ng failed: {done.stderr.decode(errors='replace').strip()[:200]}")
-    return done.stdout
+    """`text` spoken by espeak-ng with the configured voice, volume and speed, as WAV bytes.
+
+    Written with -w to a temporary file: espeak-ng's --stdout WAV streams with a placeholder length
+    in its header (it reads as 13 hours of audio), which players of files do not forgive."""
+    with tempfile.TemporaryDirectory(prefix="fallwatch-voice-") as folder:
+        path = Path(folder) / "prompt.wav"
+        command = [espeak(), "-v", cfg.voice or cfg.language, "-a", str(cfg.volume), "-s", str(cfg.speed)]
+        done = subprocess.run([*command, "-w", str(path)], input=text.encode(), capture_output=True,
+                              timeout=SPEAK_TIMEOUT_S)  # fmt: skip
+        wav = path.read_bytes() if path.is_file() else b""
+    if done.returncode != 0 or not wav.startswith(b"RIFF"):
+        raise RuntimeError(f"espeak-ng failed: {done.stderr.decode(errors='replace').strip()[:200] or 'no sound'}")
+    return wav
 
 
 def prompt_text(template: str, name: str) -> str:
