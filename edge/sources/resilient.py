@@ -83,6 +83,7 @@ class ResilientSource(FrameSource):
         #: True between a `source_lost` and the next `source_restored`.
         self.lost = False
         self._inner: FrameSource | None = None
+        self._closed_problem = ""
         if not live:
             self._inner = open_source()
         else:
@@ -95,8 +96,8 @@ class ResilientSource(FrameSource):
 
     @property
     def problem(self) -> str:  # type: ignore[override]
-        """Why a file ended before its last frame ("" when it did not)."""
-        return "" if self._inner is None else self._inner.problem
+        """Why a file ended before its last frame ("" when it did not; kept after close())."""
+        return self._closed_problem if self._inner is None else self._inner.problem
 
     @property
     def inner(self) -> FrameSource | None:
@@ -173,5 +174,6 @@ class ResilientSource(FrameSource):
 
     def close(self) -> None:
         if self._inner is not None:
+            self._closed_problem = self._inner.problem
             self._inner.close()
             self._inner = None
