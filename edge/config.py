@@ -230,6 +230,8 @@ class GpioConfig:
     The cancel button is read with edge detection: `cancel_edge = "falling"` for a button that pulls
     an externally pulled-up pin to ground (Jetson pins have no usable internal pull-ups), "rising"
     for one that pulls a pulled-down pin to 3.3 V. `blink_hz` is the LED's pre-alarm blink rate.
+    During an alert, the button held down for `ack_hold_s` acknowledges it (help is here: the
+    reminders stop, the contacts are told); a shorter press cancels it. 0 = every press cancels.
     """
 
     backend: Literal["simulated", "jetson"] = "simulated"
@@ -239,8 +241,10 @@ class GpioConfig:
     cancel_edge: Literal["falling", "rising"] = "falling"
     debounce_ms: int = 50
     blink_hz: float = 2.0
+    ack_hold_s: float = 2.0
 
     def __post_init__(self) -> None:
+        check(0 <= self.ack_hold_s <= 10, "gpio.ack_hold_s", self.ack_hold_s, "must be in [0, 10] seconds (0 = off)")
         pins = {"gpio.buzzer_pin": self.buzzer_pin, "gpio.led_pin": self.led_pin, "gpio.cancel_pin": self.cancel_pin}
         for key, pin in pins.items():
             check(1 <= pin <= 40, key, pin, "must be a BOARD pin number 1..40")

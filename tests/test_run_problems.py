@@ -24,7 +24,6 @@ from edge.alerts.notify import Notifier, create_tiers
 from edge.alerts.outbox import Outbox
 from edge.cli import main as cli_main
 from edge.config import Config, NotifyConfig, SourceConfig
-from edge.events import Event
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.pose.recorded import Trace, record_trace
@@ -233,9 +232,7 @@ def test_a_folder_or_a_fifo_as_source_says_what_it_is(tmp_path: Path) -> None:
         create_source(SourceConfig(uri=str(fifo)))
 
 
-def test_an_events_log_under_a_regular_file_names_the_file(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_events_log_under_a_regular_file_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("a file where a folder should be")
     clip = tiny_clip(tmp_path / "clip.avi")

@@ -189,7 +189,7 @@ class AlertHub:
         if name == "acknowledge":
             self.acknowledge("Home Assistant")
         elif name == "cancel":
-            self._button_pressed()
+            self._cancel_now()
         elif name == "test" and self.notifier is not None:
             logger.warning("test alert queued (key %s)", self.notifier.test())
 
@@ -231,6 +231,23 @@ class AlertHub:
             self.mqtt.person_seen(time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def _button_pressed(self) -> None:
+        """During an alert with gpio.ack_hold_s set: wait that long, then a held button acknowledges
+        and a released one cancels. Otherwise cancel now."""
+        active = self.alarm.active_tracks()
+        hold_s = self.alarm.cfg.ack_hold_s
+        if hold_s > 0 and "alert" in active.values():
+            threading.Timer(hold_s, self._button_decided).start()
+            return
+        self._cancel_now()
+
+    def _button_decided(self) -> None:
+        if self.alarm.button_held():
+            logger.warning("cancel button held during an alert: acknowledged (help is here)")
+            self.acknowledge("the button in the room (held)")
+        else:
+            self._cancel_now()
+
+    def _cancel_now(self) -> None:
         """Cancel every active track's alarm: silence it locally now and ask the state machine to cancel."""
         tracks = list(self.alarm.active_tracks())
         if not tracks:
