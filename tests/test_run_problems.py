@@ -228,7 +228,7 @@ def test_a_folder_or_a_fifo_as_source_says_what_it_is(tmp_path: Path) -> None:
         create_source(SourceConfig(uri=str(tmp_path)))
     fifo = tmp_path / "pipe.mp4"
     os.mkfifo(fifo)
-    with pytest.raises(SourceError, match="pipe.mp4: is not a regular file"):
+    with pytest.raises(SourceError, match=r"pipe\.mp4: is not a regular file"):
         create_source(SourceConfig(uri=str(fifo)))
 
 
