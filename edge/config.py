@@ -306,7 +306,7 @@ class NotifyConfig:
     ack_url: str = ""
     ack_port: int = 0
     ack_host: str = "0.0.0.0"
-    drain_s: float = 10.0
+    drain_s: float = 5.0
 
     def __post_init__(self) -> None:
         for i, url in enumerate(self.urls):

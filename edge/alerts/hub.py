@@ -40,6 +40,8 @@ from edge.events import Event
 logger = logging.getLogger(__name__)
 
 MQTT_PASSWORD_ENV = "FALLWATCH_MQTT_PASSWORD"
+# How often poll() looks at the escalation schedule and the inactivity watch (they count minutes).
+CHECK_EVERY_S = 1.0
 
 
 class AlertHub:
@@ -70,6 +72,7 @@ class AlertHub:
         self._pressed = False
         self._acks: list[str] = []
         self._alerted: set[int | None] = set()
+        self._next_check = 0.0
         self._lock = threading.Lock()
         alarm.on_press = self._button_pressed
         if mqtt is not None:
@@ -199,7 +202,8 @@ class AlertHub:
             self._acks.append(who)
 
     def poll(self, video_time: float) -> list[Event]:
-        """Events the alerts started since the last call: acknowledged, escalated, inactivity."""
+        """Events the alerts started since the last call: acknowledged (at once), escalated and
+        inactivity (looked at once every CHECK_EVERY_S)."""
         events: list[Event] = []
         with self._lock:
             acks, self._acks = self._acks, []
@@ -212,6 +216,10 @@ class AlertHub:
             else:
                 logger.info("acknowledge from %s with no alert open", acks[0])
             events += [Event("acknowledged", video_time, track) for track in sorted(tracks, key=str)]
+        now = time.monotonic()
+        if now < self._next_check:
+            return events
+        self._next_check = now + CHECK_EVERY_S
         try:
             if self.notifier is not None:
                 events += self.notifier.escalate(video_time)

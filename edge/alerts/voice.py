@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Literal
 
-from edge.config import VoiceConfig
+from edge.config import ConfigError, VoiceConfig
 from edge.files import write_atomic
 
 logger = logging.getLogger(__name__)
@@ -121,11 +121,16 @@ class Voice:
 
     @classmethod
     def from_config(cls, cfg: VoiceConfig) -> Voice | None:
-        """The voice for the config, None when it is off; RuntimeError when espeak-ng or aplay is missing."""
+        """The voice for the config, None when it is off; ConfigError naming the key when espeak-ng or
+        aplay is missing."""
         if not cfg.enabled:
             return None
-        espeak()
-        return cls(cfg, AlsaPlayer(cfg.device) if cfg.device else WavFilePlayer(cfg.wav))
+        key, value = ("voice.device", cfg.device) if cfg.device else ("voice.wav", cfg.wav)
+        try:
+            espeak()
+            return cls(cfg, AlsaPlayer(cfg.device) if cfg.device else WavFilePlayer(cfg.wav))
+        except RuntimeError as exc:
+            raise ConfigError(f"{key} = {value!r}: {exc}") from None
 
     def start(self) -> None:
         self._thread.start()

@@ -149,6 +149,13 @@ class _NoAlerts:
     def cancel_requested(self) -> bool:
         return False
 
+    def poll(self, video_time: float) -> list[Event]:
+        """No escalation, acknowledge or inactivity in a replay."""
+        return []
+
+    def people_seen(self, count: int) -> None:
+        """Nobody to tell."""
+
     def close(self) -> None:
         """Nothing to release."""
 
