@@ -215,3 +215,34 @@ def test_buttons_birth_message_picture_camera_and_last_seen(
         watcher.close()
     image = next(p for t, p, _ in watcher.messages if t == "fallwatch/hall/image")
     assert image.startswith("\ufffdPNG")  # PNG bytes (0x89 "PNG"), as decoded with errors="replace"
+
+
+def test_fall_detected_stays_on_through_an_acknowledge_and_clears_on_recovery(broker: int) -> None:
+    publisher = MqttPublisher(MqttConfig(enabled=True, port=broker, node_id="den"), "Den")
+    watcher = Subscriber(broker)
+    publisher.start()
+    try:
+        _wait(publisher.connected.is_set)
+        for kind in ("fall_alert", "acknowledged", "recovered"):
+            publisher.publish_event(Event(kind, 1.0, track_id=1))
+        _wait(lambda: len(watcher.payloads("fallwatch/den/event")) == 3)
+        watcher.wait_for("fallwatch/den/fall", "ON")
+        watcher.wait_for("fallwatch/den/state", "alert")
+    finally:
+        publisher.stop()
+        watcher.close()
+    ordered = [(t, json.loads(p)["event"] if t.endswith("/event") else p) for t, p, _ in watcher.messages]
+    ordered = [m for m in ordered if m[0] in ("fallwatch/den/event", "fallwatch/den/fall")]
+    assert ordered[-6:] == [  # paho sends in order: the OFF follows the recovery, not the acknowledge
+        ("fallwatch/den/fall", "OFF"),  # the state known at connect
+        ("fallwatch/den/event", "fall_alert"),
+        ("fallwatch/den/fall", "ON"),
+        ("fallwatch/den/event", "acknowledged"),
+        ("fallwatch/den/event", "recovered"),
+        ("fallwatch/den/fall", "OFF"),
+    ]
+    assert [json.loads(p)["event"] for p in watcher.payloads("fallwatch/den/event")] == [
+        "fall_alert",
+        "acknowledged",
+        "recovered",
+    ]
