@@ -99,6 +99,14 @@ def test_alerts_queued_for_a_channel_removed_from_the_config_go_to_the_current_o
     ]
 
 
+def test_only_channels_gone_from_every_tier_count_as_removed(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite")
+    outbox.enqueue(Message("k1", "t", "b", "fall_alert"), ["tier1", "tier2", "gone"])
+    assert outbox.adopt_orphans(["tier1", "tier2"], ["tier1"]) == 1
+    rows = sorted((row.channel, row.state) for row in outbox.deliveries())
+    assert rows == [("gone", "failed"), ("tier1", "pending"), ("tier2", "pending")]
+
+
 def test_run_on_a_file_with_undelivered_alerts_says_so_and_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -173,7 +173,7 @@ class Notifier:
 
     def start(self) -> None:
         """Move alerts queued for channels no longer configured to tier 1, then start the senders."""
-        moved = self.outbox.adopt_orphans(self.first)
+        moved = self.outbox.adopt_orphans([channel.key for channel in self.channels], self.first)
         if moved:
             logger.warning("outbox: %d alert(s) were queued for channels no longer configured; "
                            "sending them to the %d tier-1 channel(s) instead", moved, len(self.first))  # fmt: skip

@@ -182,32 +182,28 @@ class Outbox:
             [(message.key, channel) for channel in channels],
         )
 
-    def adopt_orphans(self, channels: Sequence[str]) -> int:
-        """Give every pending delivery whose channel is no longer configured to `channels` instead.
+    def adopt_orphans(self, known: Sequence[str], to: Sequence[str]) -> int:
+        """Give every pending delivery whose channel is not in `known` (the configured channels) to
+        the channels `to` instead.
 
         The old delivery is closed as failed ("channel no longer configured"), already reported, and
-        each alert it carried is queued for each of `channels` (never twice for one). Returns how many
-        alerts were moved; nothing moves when `channels` is empty."""
-        if not channels:
+        each alert it carried is queued for each of `to` (never twice for one). Returns how many
+        alerts were moved; nothing moves when `to` is empty."""
+        if not to:
             return 0
         db = self._db()
-        marks = ",".join("?" * len(channels))
+        marks = ",".join("?" * len(known))
+        orphan = f"state = 'pending' AND channel NOT IN ({marks})"
         with _transaction(db):
-            keys = [
-                key
-                for (key,) in db.execute(
-                    f"SELECT DISTINCT key FROM deliveries WHERE state = 'pending' AND channel NOT IN ({marks})",
-                    tuple(channels),
-                )
-            ]
+            keys = [key for (key,) in db.execute(f"SELECT DISTINCT key FROM deliveries WHERE {orphan}", tuple(known))]
             db.execute(
-                f"""UPDATE deliveries SET state = 'failed', reported = 1, detail = 'channel no longer configured'
-                WHERE state = 'pending' AND channel NOT IN ({marks})""",
-                tuple(channels),
+                "UPDATE deliveries SET state = 'failed', reported = 1, detail = 'channel no longer configured'"
+                f" WHERE {orphan}",
+                tuple(known),
             )
             db.executemany(
                 "INSERT OR IGNORE INTO deliveries(key, channel, state) VALUES (?, ?, 'pending')",
-                [(key, channel) for key in keys for channel in channels],
+                [(key, channel) for key in keys for channel in to],
             )
         return len(keys)
 
