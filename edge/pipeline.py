@@ -51,7 +51,9 @@ STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "
 
 
 class Alerts(Protocol):
-    """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, close."""
+    """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, the
+    events the alerts start (`poll`: escalated, acknowledged, inactivity; every loop, also while the
+    camera is lost), how many people are in view (`people_seen`, per processed frame), close."""
 
     def handle(
         self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
