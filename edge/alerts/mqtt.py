@@ -258,7 +258,7 @@ class MqttPublisher:
         kind = event.event
         if kind in ("source_lost", "source_restored"):
             self._retain("camera", "ON" if kind == "source_lost" else "OFF")
-        level = KINDS[kind].alarm
+        level = KINDS[kind].state
         if level is None:
             return
         if level == "alert":

@@ -1,5 +1,6 @@
-"""Dataset clips replayed through the product's own alarm: a clip's keypoints as a recorded trace, run
-through the whole pipeline after pose (tracker, windows, classifier, edge.events.FallEvents).
+"""Dataset clips replayed through the product's own alarm: a clip's keypoints fed straight into the
+detector that the pipeline runs after pose (edge.detector.FallDetector: tracker, windows, classifier,
+the fall rule).
 
     pose = VideoPose(PoseConfig(), Path("~/.cache/fallwatch/pose").expanduser(), 15.0, cached_only=True)
     clips = video_clips(Path("../shared/data"), ["gmdcsa24"], pose).clips  # DatasetError: a video not cached
@@ -12,12 +13,13 @@ keypoints the training windows were cut from. Two ways to replay a clip (`modes`
   seconds after the fall, before the shipped confirm_s could pass.
 - "held": the clip goes on for hold_s more seconds as its last second played back and forth (`held`:
   the person stays as the clip leaves them, with the pose's own jitter), with the shipped events config.
+- "held, Kx slower" (`slower=K`): the clip played K times slower (`stretched`: the falls of older people
+  sink and slide rather than drop), then held as above.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge.classifier.base import Classifier
-from edge.config import ClassifierConfig, PoseConfig, load_config
+from edge.config import ClassifierConfig, load_config
 from edge.events import Event
 from edge.features import FeatureConfig
-from edge.pose.recorded import Trace, record_trace
+from edge.pose.recorded import Trace
+from edge.skeleton import Skeletons
 from edge.training.clips import Clip, DatasetError
 from edge.training.evaluate import ClipEvents, clip_events
 from edge.training.train import FEATURES_FILE, MODEL_FILE
@@ -38,8 +41,9 @@ if TYPE_CHECKING:
     from edge.training.datasets import Loaded
     from edge.training.pose_cache import VideoPose
 
-# The video sources whose clips are replayed by `fallwatch evaluate --events`.
-EVENT_SOURCES = ("gmdcsa24", "urfd_video")
+# The video sources whose clips are replayed by `fallwatch evaluate --events`: every one with timed falls
+# or daily activities.
+EVENT_SOURCES = ("gmdcsa24", "urfd_video", "le2i", "upfall", "phone_falls")
 AS_IS_CONFIRM_S = 1.0
 ONNX_FILE = Path(MODEL_FILE).with_suffix(".onnx").name  # what `fallwatch export` writes beside the .keras
 TRACE_HEIGHT = 240  # pixels; only the aspect matters to the features, the replayed frames are blank
@@ -56,18 +60,23 @@ class ReplayModel:
 
 @dataclass(frozen=True)
 class Mode:
-    """One way to replay a clip: hold it for `hold_s` more seconds (0 = not), with these config overrides."""
+    """One way to replay a clip: `slower` times slower (1 = as recorded), then held for `hold_s` more
+    seconds (0 = not), with these config overrides."""
 
     name: str
     hold_s: float
     overrides: tuple[str, ...]
+    slower: float = 1.0
 
 
-def modes(hold_s: float, overrides: Sequence[str] = ()) -> list[Mode]:
-    """The two replays of the module docstring: "as is" and "held" (for hold_s seconds, shipped events
-    config), each with the config `overrides` (KEY=VALUE) last."""
+def modes(hold_s: float, overrides: Sequence[str] = (), slower: float = 1.0) -> list[Mode]:
+    """The replays of the module docstring: "as is" and "held" (for hold_s seconds, shipped events
+    config), and with slower > 1 "held, Kx slower"; each with the config `overrides` (KEY=VALUE) last."""
     extra = tuple(overrides)
-    return [Mode("as is", 0.0, (f"events.confirm_s={AS_IS_CONFIRM_S:g}", *extra)), Mode("held", hold_s, extra)]
+    replays = [Mode("as is", 0.0, (f"events.confirm_s={AS_IS_CONFIRM_S:g}", *extra)), Mode("held", hold_s, extra)]
+    if slower > 1:
+        replays.append(Mode(f"held, {slower:g}x slower", hold_s, extra, slower))
+    return replays
 
 
 def load_model(path: Path) -> ReplayModel:
@@ -122,6 +131,24 @@ def clip_trace(clip: Clip) -> Trace:
     return Trace(clip.times, clip.keypoints[:, None], size, {"source": clip.clip_id})
 
 
+def stretched(trace: Trace, factor: float) -> Trace:
+    """`trace` played `factor` times slower (> 0), at its own median frame step: each new frame is the
+    linear interpolation of the two recorded frames around its time (edge.windows.resample), a gap in
+    the recording stays a gap (nobody found)."""
+    from edge.windows import resample
+
+    step = float(np.median(np.diff(trace.times))) if len(trace) > 1 else 1 / 15
+    times = np.arange(trace.times[0] * factor, trace.times[-1] * factor + step / 2, step)
+    people = np.stack(
+        [
+            resample(trace.times, trace.keypoints[:, p], times / factor, max_gap_s=step)
+            for p in range(trace.keypoints.shape[1])
+        ],
+        axis=1,
+    )
+    return Trace(times, people, trace.size, {**trace.meta, "slower": factor})
+
+
 def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
     """`trace` going on for `hold_s` more seconds as its last `tail_s` seconds, played backwards and
     forwards in turn at the trace's median frame step (round(hold_s / step) frames are added).
@@ -138,52 +165,38 @@ def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
     return Trace(times, np.concatenate([trace.keypoints, extra]), trace.size, {**trace.meta, "held_s": hold_s})
 
 
-class _NoAlerts:
-    """Alerts that go nowhere: a replay asks when the product would alarm, not how it delivers."""
-
-    def handle(
-        self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
-    ) -> None:
-        """Nothing to deliver."""
-
-    def cancel_requested(self) -> bool:
-        return False
-
-    def poll(self, video_time: float) -> list[Event]:
-        """No escalation, acknowledge or inactivity in a replay."""
-        return []
-
-    def people_seen(self, count: int) -> None:
-        """Nobody to tell."""
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-def replay(trace: Path, model: ReplayModel, overrides: Sequence[str] = ()) -> list[Event]:
-    """Run the recorded trace file through the pipeline (pose.type = "recorded", no alerts, no events log,
-    heartbeats off) with config `overrides` (e.g. "events.confirm_s=1"); every event it raised, in order.
-
-    Raises ConfigError for a bad override, TraceError naming an unreadable trace.
-    """
-    from edge.pipeline import Pipeline
+def replay(trace: Trace, model: ReplayModel, overrides: Sequence[str] = ()) -> Replayed:
+    """Feed the trace's keypoints, frame by frame, into the detector (heartbeats off, no state file)
+    with config `overrides` (e.g. "events.confirm_s=1"): every event it raised, in order, and the
+    episodes still open at the end. Raises ConfigError for a bad override."""
+    from edge.detector import FallDetector
 
     cfg = load_config(None, ["events.heartbeat_s=0", *overrides])
-    cfg.source.uri = str(trace)
-    cfg.pose = PoseConfig(type="recorded", recorded_path=str(trace))
     cfg.features = model.features
-    pipeline = Pipeline(cfg, classifier=model.classifier, alerts=_NoAlerts(), events_path="")
-    pipeline.run()
-    return pipeline.events
+    detector = FallDetector(cfg, model.classifier)
+    events: list[Event] = []
+    for t, people in zip(trace.times, trace.keypoints, strict=True):
+        found = people[(people[..., 2] > 0).any(axis=1)]
+        events += detector.step(float(t), Skeletons(found.astype(np.float32), trace.aspect)).events
+    return Replayed(events, tuple(e.state for e in detector.open_episodes()))
 
 
-def replay_clip(clip: Clip, model: ReplayModel, mode: Mode, folder: Path) -> list[Event]:
-    """The events of one clip replayed in `mode`; its trace is written to `folder` (replaced per clip)."""
+@dataclass(frozen=True)
+class Replayed:
+    """One replay: its events in order, and the states of the episodes still open at the end."""
+
+    events: list[Event]
+    open_at_end: tuple[str, ...]
+
+
+def replay_clip(clip: Clip, model: ReplayModel, mode: Mode) -> Replayed:
+    """One clip replayed in `mode`."""
     trace = clip_trace(clip)
+    if mode.slower != 1:
+        trace = stretched(trace, mode.slower)
     if mode.hold_s > 0:
         trace = held(trace, mode.hold_s)
-    path = record_trace(folder / "clip.npz", trace)
-    return replay(path, model, mode.overrides)
+    return replay(trace, model, mode.overrides)
 
 
 def replay_clips(
@@ -194,11 +207,12 @@ def replay_clips(
     on_clip(clip) is called after each clip (progress).
     """
     results: dict[str, list[ClipEvents]] = {mode.name: [] for mode in replays}
-    with tempfile.TemporaryDirectory(prefix="fallwatch-replay-") as folder:
-        for clip in clips:
-            for mode in replays:
-                events = replay_clip(clip, model, mode, Path(folder))
-                results[mode.name].append(clip_events(clip.clip_id, clip.source, clip.kind, clip.fall_onset_s, events))
-            if on_clip is not None:
-                on_clip(clip)
+    for clip in clips:
+        for mode in replays:
+            done = replay_clip(clip, model, mode)
+            results[mode.name].append(
+                clip_events(clip.clip_id, clip.source, clip.kind, clip.fall_onset_s, done.events, done.open_at_end)
+            )
+        if on_clip is not None:
+            on_clip(clip)
     return results
