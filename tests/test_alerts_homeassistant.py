@@ -32,7 +32,7 @@ from edge.alerts.notify import Notifier, create_tiers
 from edge.config import GpioConfig, MqttConfig, NotifyConfig
 from edge.event_kinds import EVENT_KINDS
 from edge.events import Event
-from tests.mosquitto import running_mosquitto
+from tests.mosquitto import free_port, running_mosquitto
 from tests.test_alerts_mqtt import Subscriber
 from tests.webhooks import Receiver
 
@@ -246,3 +246,24 @@ def test_fall_detected_stays_on_through_an_acknowledge_and_clears_on_recovery(br
         "acknowledged",
         "recovered",
     ]
+
+
+def test_an_alert_still_open_at_a_restart_stays_on(broker: int, tmp_path: Path) -> None:
+    """The other side of a clean slate: an episode the outbox still holds open (nobody recovered or
+    cancelled it) is "Fall detected: on" after a restart."""
+    notify = NotifyConfig(urls=[f"json://127.0.0.1:{free_port()}/unused"], outbox=str(tmp_path / "outbox.sqlite"))
+    before = Notifier("Hall", notify, create_tiers(notify))
+    before.alert(Event("fall_alert", 1.0, track_id=3))
+    before.stop(drain_s=0)
+    mqtt = MqttPublisher(MqttConfig(enabled=True, port=broker), "Hall")
+    hub = AlertHub(LocalAlarm(GpioConfig(), SimulatedPins()), Notifier("Hall", notify, create_tiers(notify)), mqtt)
+    watcher = Subscriber(broker)
+    hub.start()
+    try:
+        watcher.wait_for("fallwatch/hall/availability", "online")
+        assert watcher.payloads("fallwatch/hall/fall") == ["ON"]
+        hub.handle(Event("recovered", 2.0, track_id=3))
+        watcher.wait_for("fallwatch/hall/fall", "OFF")
+    finally:
+        hub.close()
+        watcher.close()

@@ -158,6 +158,11 @@ class Escalation:
         )
         return [Episode(*row) for row in rows]
 
+    def active_tracks(self) -> list[int | None]:
+        """Tracks of episodes not closed yet (open or acknowledged): the person may still be down."""
+        rows = self._db().execute("SELECT DISTINCT track FROM episodes WHERE state != 'closed'").fetchall()
+        return [row[0] for row in rows]
+
     def is_token(self, token: str) -> bool:
         """True when `token` belongs to an episode still escalating (an acknowledge link's secret)."""
         rows = self._db().execute("SELECT token FROM episodes WHERE state = 'open'").fetchall()

@@ -112,6 +112,8 @@ class AlertHub:
         if self.ack_page is not None:
             self.ack_page.start()
         if self.mqtt is not None:
+            if self.notifier is not None:  # alerts still open from before a restart stay "Fall detected"
+                self.mqtt.restore_alerts(self.notifier.escalation.active_tracks())
             self.mqtt.start()
 
     def close(self) -> None:

@@ -276,6 +276,14 @@ class MqttPublisher:
             if (after == "alert") != (before == "alert"):
                 self._retain("fall", "ON" if after == "alert" else "OFF")
 
+    def restore_alerts(self, tracks: list[int | None]) -> None:
+        """Before start(): these tracks are still in alert (an episode open before a restart), so the
+        state published at connect is "alert" / "ON", not a clean slate."""
+        for track in tracks:
+            self._tracks[track] = "alert"
+        if tracks:
+            self._retained.update(state="alert", fall="ON")
+
     def person_seen(self, now: float, wall_time: str) -> None:
         """Publish `wall_time` (ISO 8601) as last seen, at most once every LAST_SEEN_EVERY_S of `now` (s)."""
         if now - self._last_seen_at >= LAST_SEEN_EVERY_S:
