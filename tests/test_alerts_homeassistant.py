@@ -251,7 +251,7 @@ def test_fall_detected_stays_on_through_an_acknowledge_and_clears_on_recovery(br
 def test_an_alert_still_open_at_a_restart_stays_on(broker: int, tmp_path: Path) -> None:
     """The other side of a clean slate: an episode the outbox still holds open (nobody recovered or
     cancelled it) is "Fall detected: on" after a restart."""
-    notify = NotifyConfig(urls=[f"json://127.0.0.1:{free_port()}/unused"], outbox=str(tmp_path / "outbox.sqlite"))
+    notify = NotifyConfig(urls=[f"json://127.0.0.1:{free_port()}/x"], outbox=str(tmp_path / "o.sqlite"), drain_s=0)
     before = Notifier("Hall", notify, create_tiers(notify))
     before.alert(Event("fall_alert", 1.0, track_id=3))
     before.stop(drain_s=0)
