@@ -1,8 +1,8 @@
 """FallWatch as a Home Assistant device, on a real mosquitto, checked against Home Assistant's own
 discovery rules.
 
-Home Assistant itself is not installed here: its PyPI release that installs on Python 3.11
-(2024.3.3) predates device-based discovery (2024.11), and newer releases need Python >= 3.12. So
+Home Assistant itself is not installed here: the newest PyPI release that installs on Python 3.11
+(2024.3.3) predates device-based discovery (added after 2024.6), and newer ones need a newer Python. So
 the discovery message is checked against the rules of homeassistant/components/mqtt (schemas.py
 DEVICE_DISCOVERY_SCHEMA, discovery.py TOPIC_MATCHER, and each platform's required keys), restated
 below; the broker, the retained messages and the button presses are real.
