@@ -23,11 +23,7 @@ import numpy as np
 
 from edge.classes import CLASSES, FALL, LIE
 from edge.config import EventsConfig
-
-EventKind = Literal[
-    "fall_suspected", "fall_alert", "recovered", "cancelled", "long_lie", "source_lost", "source_restored", "heartbeat"
-]
-EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
+from edge.event_kinds import EVENT_KINDS, EventKind
 
 
 def _now_iso() -> str:
