@@ -290,6 +290,12 @@ def test_an_outbox_that_cannot_be_opened_is_a_config_error(tmp_path):
         Notifier("Hall", cfg, [[]])
 
 
+def test_an_alert_raised_while_the_camera_is_lost_says_so():
+    lost = compose(Event("fall_alert", 12.0, 1, detail="fast fall, camera lost"), "Kitchen")
+    seen = compose(Event("fall_alert", 12.0, 1, detail="fast fall"), "Kitchen")
+    assert "camera is lost" in lost.body and "camera is lost" not in seen.body
+
+
 def test_the_same_event_is_stored_once(tmp_path):
     outbox = Outbox(tmp_path / "o.sqlite")
     message = compose(Event("fall_alert", 1.0, 1), "Kitchen")

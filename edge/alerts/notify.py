@@ -92,6 +92,8 @@ def compose(event: Event, room: str, image: bytes | None = None, image_name: str
     lines = [f"{headline} at {local_time(event.wall_time)}."]
     if info.detail:
         lines.append(info.detail)
+    if event.detail and "camera lost" in event.detail:
+        lines.append("The camera is lost: the person has not been seen since; please check on them in person.")
     if event.probs:
         lines.append(f"Fall confidence {event.probs.get('fall', 0.0):.0%}.")
     if event.track_id is not None:
