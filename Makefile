@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CPU_STAMP := $(VENV)/.stamp-cpu
 DEV_STAMP := $(VENV)/.stamp-dev
 # Debian packages the tests use for real parts: the MQTT broker, the shell linter, the unit checker.
-DEBS := mosquitto shellcheck systemd
+DEBS := mosquitto shellcheck systemd espeak-ng alsa-utils
 # `make model`: the shipped model's data sources, preset, seed and epochs (change them here, in one place).
 MODEL_SOURCES := urfd_alphapose,md4fd_urfd,movenet_gru,gmdcsa24,urfd_video,phone_falls,le2i
 MODEL_PRESET := gru16-dense32

@@ -36,11 +36,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from edge.alerts.redact import redact
 from edge.classes import CLASSES
 from edge.classifier.base import Classifier
 from edge.config import Config
 from edge.detector import FallDetector
 from edge.events import Event, EventLog, OpenEpisode
+from edge.files import check_folder
 from edge.output.base import FrameSink
 from edge.pose.base import PoseEstimator
 from edge.sources.base import Frame, FrameSource
@@ -52,13 +54,19 @@ STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "
 
 
 class Alerts(Protocol):
-    """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, close."""
+    """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, the
+    events the alerts start (`poll`: escalated, acknowledged, inactivity; every loop, also while the
+    camera is lost), how many people are in view (`people_seen`, per processed frame), close."""
 
     def handle(
         self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
     ) -> None: ...
 
     def cancel_requested(self) -> bool: ...
+
+    def poll(self, video_time: float) -> list[Event]: ...
+
+    def people_seen(self, count: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -99,8 +107,9 @@ class Summary:
 class Pipeline:
     """Runs the stages; every argument but cfg may be given (tests, the demo) or is built in start().
 
-    cfg: the validated Config. source, pose, classifier, sink, alerts: ready stage objects, or None
-    to build them from cfg (create_source, create_pose, create_classifier, create_output). events_path:
+    cfg: the validated Config. source, pose, classifier, sink, alerts, detector: ready stage objects, or
+    None to build them from cfg (create_source, create_pose, create_classifier, create_output,
+    FallDetector with cfg.log.state for a live source). events_path:
     the events log ("" = none; None = cfg.log.events). watchdog: called with time.monotonic() after
     each processed frame (edge.systemd.FrameWatchdog.frame_processed).
     """
@@ -115,6 +124,7 @@ class Pipeline:
         alerts: Alerts | None = None,
         events_path: str | None = None,
         watchdog: Callable[[float], Any] | None = None,
+        detector: FallDetector | None = None,
     ) -> None:
         self.cfg = cfg
         self.source, self.pose, self.classifier, self.sink, self.alerts = source, pose, classifier, sink, alerts
@@ -122,12 +132,13 @@ class Pipeline:
         self.watchdog = watchdog
         self.events: list[Event] = []
         self.summary = Summary()
-        self.detector: FallDetector | None = None
+        self.detector = detector
         self.log: EventLog | None = None
         self._stop = threading.Event()
         self._old_handlers: dict[int, Any] = {}
         self._notifier: Any = None
         self._failed = False
+        self._last_time = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -146,12 +157,12 @@ class Pipeline:
         """Undo start() in reverse; each step runs even if an earlier one failed."""
         for step in (
             self._close_watchdog,
-            self._restore_signal_handlers,
             self._close_output,
             self._close_alerts,
             self._close_pose,
             self._close_source,
             self._close_events_log,
+            self._restore_signal_handlers,  # last: a second SIGTERM while stopping must not kill the stop
         ):
             try:
                 step()
@@ -164,6 +175,7 @@ class Pipeline:
 
     def _open_events_log(self) -> None:
         if self.events_path:
+            check_folder(self.events_path, "log.events")
             self.log = EventLog(self.events_path)
 
     def _open_classifier(self) -> None:
@@ -176,7 +188,8 @@ class Pipeline:
         """The room's detector; a live source resumes the open episodes and outage of cfg.log.state."""
         assert self.classifier is not None and self.source is not None
         live = bool(getattr(self.source, "live", False))
-        self.detector = FallDetector(self.cfg, self.classifier, state_path=self.cfg.log.state if live else "")
+        if self.detector is None:
+            self.detector = FallDetector(self.cfg, self.classifier, state_path=self.cfg.log.state if live else "")
         if live:
             self.detector.resume(self._source_now())
 
@@ -220,7 +233,11 @@ class Pipeline:
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        logger.info("signal %s: stopping after this frame", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if self._stop.is_set():
+            logger.info("signal %s: already stopping (alerts are being handed over); please wait", name)
+            return
+        logger.info("signal %s: stopping after this frame", name)
         self.request_stop()
 
     def _restore_signal_handlers(self) -> None:
@@ -235,7 +252,7 @@ class Pipeline:
         self._notifier = Notifier()
         if self.watchdog is None:
             self.watchdog = FrameWatchdog.from_env(self._notifier, started=time.monotonic()).frame_processed
-        self._notifier.ready(f"watching {self.cfg.source.uri}")
+        self._notifier.ready(f"watching {redact(self.cfg.source.uri)}")
 
     def _close_watchdog(self) -> None:
         if self._notifier is not None:
@@ -294,10 +311,13 @@ class Pipeline:
         pop_status = getattr(self.source, "pop_status", None)
         for status in pop_status() if pop_status is not None else []:
             self._emit(self.detector.camera(status.kind, status.video_time))
+        if self.alerts is not None:  # escalation, acknowledge, inactivity: also while the camera is lost
+            self._emit(self.alerts.poll(frame.video_time if frame is not None else self._last_time))
         if frame is None:
             if getattr(self.source, "live", False):  # episodes go on while the camera is away
                 self._emit(self.detector.idle(self._source_now()))
             return not self.source.finished
+        self._last_time = frame.video_time
         self.process(frame)
         return True
 
@@ -318,6 +338,8 @@ class Pipeline:
             stage[name] += seconds
         self.summary.windows_classified = self.detector.windows_classified
         events = result.events
+        if self.alerts is not None:
+            self.alerts.people_seen(sum(track.seen for track in result.tracks))
         t2 = clock()
         if self.alerts is not None and self.alerts.cancel_requested():
             events += self.detector.cancel(t)
