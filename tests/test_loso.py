@@ -67,3 +67,16 @@ def test_summary_is_the_mean_and_spread_over_seeds() -> None:
     assert row["adl_alerted"] == pytest.approx((1.0, np.std([0, 2, 1])))
     assert row["delay_suspected_s"] == pytest.approx(1.5)
     assert "5.0 ± 0.8 / 6" in loso_table({"held": {"s": row}})
+
+
+def test_evaluate_command_needs_a_model_or_loso_and_names_an_unknown_source(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from edge.cli import main as cli_main
+
+    assert cli_main(["evaluate"]) == 2
+    assert "--model is required (or --loso)" in capsys.readouterr().err
+    assert cli_main(["evaluate", "--loso", "--loso-sources", "gmdcsa24,nowhere"]) == 2
+    assert "unknown source(s) ['nowhere']" in capsys.readouterr().err
+    assert cli_main(["evaluate", "--loso", "--augment", "tilt"]) == 2
+    assert "unknown augmentation(s) ['tilt']" in capsys.readouterr().err
