@@ -154,7 +154,6 @@ class Observation:
     heights (Track.size). first_seen: the track's first video time. aspect: the frame's width / height.
     tipped_over: Track.tipped_over() within slow_drop_within_s (the trunk went from upright to tipped).
     trunk_y: the trunk's height now (Track.trunk_y, image-normalised y, larger is lower), None unseen.
-    trunk_low: the lowest the trunk was over motion_memory_s (Track.lowest_trunk), None unseen.
     """
 
     track_id: int
@@ -168,7 +167,6 @@ class Observation:
     aspect: float = 1.0
     tipped_over: bool = False
     trunk_y: float | None = None
-    trunk_low: float | None = None
 
 
 @dataclass(eq=False)
@@ -184,6 +182,7 @@ class Episode:
     probs: dict[str, float] | None
     up_since: float | None = None
     low_y: float | None = None  # the lowest the person's trunk was during the episode (image y)
+    recent_y: deque[float] = field(default_factory=lambda: deque(maxlen=3))  # the last trunk heights seen
 
 
 @dataclass(eq=False)
@@ -220,7 +219,7 @@ class _Track:
     motion_at: float = -np.inf  # the last frame with a fast drop while not up
     motion_since: float = -np.inf  # drops before this (the end of its last episode) do not count
     probs: dict[str, float] | None = None
-    trunk_low: float | None = None
+    trunk_y: float | None = None  # the trunk's height when last seen
 
 
 @dataclass(frozen=True)
@@ -350,7 +349,7 @@ class FallEvents:
         place.size = obs.size if obs.size > 0 else place.size
         place.aspect = obs.aspect
         track.last_seen, track.centre = t, obs.centre
-        track.trunk_low = obs.trunk_low if obs.trunk_low is not None else track.trunk_low
+        track.trunk_y = obs.trunk_y if obs.trunk_y is not None else track.trunk_y
         if obs.probs is not None:
             track.probs = _probs_dict(obs.probs)
         return track
@@ -499,17 +498,18 @@ class FallEvents:
         episode = place.episode
         assert episode is not None
         if obs.trunk_y is not None:
-            episode.low_y = obs.trunk_y if episode.low_y is None else max(episode.low_y, obs.trunk_y)
+            episode.recent_y.append(obs.trunk_y)
+        height = float(np.median(episode.recent_y)) if episode.recent_y else None  # of 3 frames: no one-frame glitch
+        if height is not None:
+            episode.low_y = height if episode.low_y is None else max(episode.low_y, height)
         risen = (
-            obs.trunk_y is not None
+            height is not None
             and episode.low_y is not None
-            and episode.low_y - obs.trunk_y >= self.cfg.recover_rise * place.size - TIME_EPS
+            and episode.low_y - height >= self.cfg.recover_rise * place.size - TIME_EPS
         )
-        if verdict == "up" and not risen:
-            verdict = "unsure"  # looks up, but the body never rose: lying along the camera's axis
-        if verdict == "up":
+        if verdict == "up" and risen:
             episode.up_since = episode.up_since if episode.up_since is not None else t
-        elif verdict == "down":
+        elif verdict == "down" or verdict == "up":  # up-looking without the rise: lying along the camera's axis
             episode.up_since = None
         if episode.up_since is not None and t - episode.up_since >= self.cfg.recover_s - TIME_EPS:
             event = self._event("recovered", t, episode)
@@ -523,7 +523,7 @@ class FallEvents:
         """Open an episode at `place`; its first event's detail says which rule opened it (`reason`)."""
         state: Literal["suspected", "alert"] = "suspected" if kind == "fall" else "alert"
         track = self._tracks.get(tid) if tid is not None else None
-        low = track.trunk_low if track is not None else None
+        low = track.trunk_y if track is not None else None  # where the trunk is now: the rise counts from here
         place.episode = Episode(uuid.uuid4().hex, kind, state, t, tid, probs, low_y=low)
         return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode, reason)
 
