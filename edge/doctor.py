@@ -134,7 +134,7 @@ def check_tensorrt(cfg: Config, importer: Callable[[], Any] = _import_tensorrt) 
 
 
 def _gpu_identity() -> dict[str, str]:
-    """This system's TensorRT version, GPU name and compute capability (imports tensorrt and torch)."""
+    """This system's TensorRT version, GPU, compute capability and board (imports tensorrt, loads libcudart)."""
     from edge.classifier.tensorrt import device_identity, import_tensorrt
 
     return device_identity(*import_tensorrt())

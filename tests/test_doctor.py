@@ -27,7 +27,7 @@ from edge.doctor import (
 )
 from edge.pose.recorded import Trace, record_trace
 
-JETSON = {"tensorrt": "10.3.0", "device": "Orin", "compute_capability": "8.7"}
+JETSON = {"tensorrt": "10.3.0", "device": "Orin", "compute_capability": "8.7", "board": "NVIDIA Jetson Orin NX"}
 
 
 @pytest.fixture
