@@ -35,3 +35,11 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.now += max(seconds, 0.001)
+
+
+def require_torch() -> None:
+    """Skip/fail (under CI) unless torch imports: `make test` installs the CPU build ('fallwatch[export]')."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        skip_or_fail("torch not installed (pip install 'fallwatch[export]'; `make test` installs the CPU build)")
