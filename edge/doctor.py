@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from edge.alerts.boards import JETSON_IO, pin_problem
 from edge.classifier.tensorrt import DEVICE_FIELDS, read_record, record_mismatch
 from edge.config import Config, ConfigError, load_config
 
@@ -147,7 +148,7 @@ def check_engines(cfg: Config, identity: Callable[[], dict[str, str]] = _gpu_ide
         rebuilt = cfg.classifier.rebuild_engine
         wanted.append(("engine", Path(cfg.classifier.engine_path), "gru_engine", rebuilt))
     if cfg.pose.type == "trt_pose":
-        wanted.append(("pose-engine", Path(cfg.pose.trt_pose_model), "pose_engine", False))
+        wanted.append(("pose-engine", Path(cfg.pose.trt_pose_engine), "pose_engine", cfg.pose.trt_pose_rebuild_engine))
     if not wanted:
         return [Check("engine", "SKIP", "the config uses no TensorRT engine")]
     try:
@@ -227,21 +228,27 @@ def check_gpio(cfg: Config) -> Check:
     locked = [str(c) for c in chips if not os.access(c, os.R_OK | os.W_OK)]
     if locked:
         return Check("gpio", "FAIL", f"no read/write access to {', '.join(locked)} (user {os.getuid()})", fix)
+    problem = pin_problem(cfg.gpio)
+    if problem:
+        return Check("gpio", "FAIL", problem, "edit [gpio] in the config as said above")
     pins = {"buzzer": cfg.gpio.buzzer_pin, "led": cfg.gpio.led_pin, "cancel": cfg.gpio.cancel_pin}
     try:
         import Jetson.GPIO as GPIO
     except Exception as exc:
         return Check("gpio", "FAIL", f"Jetson.GPIO: {exc}", fix)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # "This channel is already in use" is a warning: a busy pin
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # pinmux not GPIO, channel already in use: shown, never hidden
             GPIO.setmode(GPIO.BOARD)
             GPIO.setup([pins["buzzer"], pins["led"]], GPIO.OUT, initial=GPIO.LOW)
             GPIO.setup(pins["cancel"], GPIO.IN)
-    except (RuntimeWarning, RuntimeError, ValueError) as exc:
-        return Check("gpio", "FAIL", f"pins {pins}: {exc}", "is the service running? sudo systemctl stop fallwatch")
+    except Exception as exc:  # Jetson.GPIO raises RuntimeError, ValueError and its GPIOError (an OSError)
+        return Check("gpio", "FAIL", f"pins {pins}: {exc}", "is the service running? sudo systemctl stop 'fallwatch*'")
     finally:
         GPIO.cleanup(list(pins.values()))
+    if caught:
+        said = "; ".join(str(w.message) for w in caught)
+        return Check("gpio", "WARN", f"pins {pins} set up, but Jetson.GPIO warned: {said}", JETSON_IO)
     return Check("gpio", "PASS", f"BOARD pins {pins} set up and released")
 
 
@@ -252,7 +259,7 @@ def check_pose(cfg: Config) -> Check:
     try:
         pose = create_pose(cfg.pose)
     except Exception as exc:
-        fix = f"{SETUP} --steps torch,torch2trt,trt_pose,weights,pose_engine" if cfg.pose.type == "trt_pose" else ""
+        fix = f"{SETUP} --steps weights,pose_onnx,pose_engine" if cfg.pose.type == "trt_pose" else ""
         return Check("pose", "FAIL", f"pose.type = {cfg.pose.type!r}: {exc}", fix or "pip install 'fallwatch[cpu]'")
     pose.close()
     return Check("pose", "PASS", f"pose.type = {cfg.pose.type!r} loads")

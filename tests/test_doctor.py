@@ -85,7 +85,7 @@ def test_doctor_on_a_pc_with_a_jetson_config(
 uri = "{_video(tmp_path / "clip.avi")}"
 [pose]
 type = "trt_pose"
-trt_pose_model = "{tmp_path / "pose_trt.pth"}"
+trt_pose_model = "{tmp_path / "pose.onnx"}"
 [classifier]
 model = "{model}"
 [gpio]
@@ -195,14 +195,15 @@ def _engine(folder: Path, name: str, record: dict[str, str]) -> Path:
 
 
 def test_engines_built_for_this_device_pass_and_others_fail(tmp_path: Path) -> None:
-    """The JSON build records beside the engines (edge/classifier/tensorrt.py, install/trt_pose_convert.py)."""
+    """The JSON build records beside the engines (edge/classifier/tensorrt.py, for both networks)."""
     gru = _engine(tmp_path, "fallwatch.engine", {**JETSON, "onnx_sha256": "ab"})
-    pose = _engine(tmp_path, "pose_trt.pth", {**JETSON, "compute_capability": "7.2", "device": "Xavier"})
+    _engine(tmp_path, "pose.engine", {**JETSON, "compute_capability": "7.2", "device": "Xavier"})
     cfg = Config()
     cfg.classifier.engine = str(gru)
     cfg.classifier.rebuild_engine = False
     cfg.pose.type = "trt_pose"
-    cfg.pose.trt_pose_model = str(pose)
+    cfg.pose.trt_pose_model = str(tmp_path / "pose.onnx")  # its engine: pose.engine beside it
+    cfg.pose.trt_pose_rebuild_engine = False
     checks = {c.name: c for c in check_engines(cfg, identity=lambda: JETSON)}
     assert checks["engine"].status == "PASS"
     assert checks["pose-engine"].status == "FAIL"
