@@ -187,25 +187,34 @@ class ClassifierConfig:
 
 @dataclass
 class EventsConfig:
-    """The per-track fall state machine (see edge/events.py for each threshold's failure mode)."""
+    """The fall rule (see edge/events.py for each threshold's failure mode)."""
 
     fall_threshold: float = 0.6
+    strong_fall_threshold: float = 0.9
     suspect_frames: int = 3
     min_drop: float = 0.2
     drop_within_s: float = 0.8
-    motion_memory_s: float = 3.0
+    slow_min_drop: float = 0.3
+    slow_drop_within_s: float = 3.0
+    strong_min_drop: float = 0.1
+    tipped_deg: float = 60.0
+    motion_memory_s: float = 4.0
+    lost_fall_s: float = 0.5
     confirm_s: float = 10.0
     down_threshold: float = 0.5
     up_threshold: float = 0.3
     recover_s: float = 3.0
     upright_max_deg: float = 45.0
-    cooldown_s: float = 60.0
-    long_lie_s: float = 0.0
+    long_lie_s: float = 60.0
+    down_span_s: float = 5.0
+    down_fraction: float = 0.6
+    seen_fraction: float = 0.3
+    place_radius: float = 0.5
     bed_zones: list[list[list[float]]] = field(default_factory=list)
     heartbeat_s: float = 3600.0
 
     def __post_init__(self) -> None:
-        for key in ("fall_threshold", "down_threshold", "up_threshold"):
+        for key in ("fall_threshold", "strong_fall_threshold", "down_threshold", "up_threshold"):
             value = getattr(self, key)
             check(0 < value < 1, f"events.{key}", value, "must be in (0, 1)")
         check(
@@ -215,23 +224,34 @@ class EventsConfig:
             "must be <= events.down_threshold (the gap between them is the hysteresis)",
         )
         check(self.suspect_frames >= 1, "events.suspect_frames", self.suspect_frames, "must be >= 1")
-        check(0 <= self.min_drop <= 2, "events.min_drop", self.min_drop, "must be in [0, 2] body lengths")
-        check(self.drop_within_s > 0, "events.drop_within_s", self.drop_within_s, "must be > 0")
+        for key in ("min_drop", "slow_min_drop", "strong_min_drop"):
+            value = getattr(self, key)
+            check(0 <= value <= 2, f"events.{key}", value, "must be in [0, 2] body lengths")
+        for key in ("drop_within_s", "slow_drop_within_s", "lost_fall_s", "down_span_s"):
+            value = getattr(self, key)
+            check(value > 0, f"events.{key}", value, "must be > 0")
         check(
-            self.motion_memory_s >= self.drop_within_s,
+            self.motion_memory_s >= max(self.drop_within_s, self.slow_drop_within_s),
             "events.motion_memory_s",
             self.motion_memory_s,
-            "must be >= events.drop_within_s",
+            "must be >= events.drop_within_s and events.slow_drop_within_s",
         )
+        for key in ("upright_max_deg", "tipped_deg"):
+            value = getattr(self, key)
+            check(0 < value <= 180, f"events.{key}", value, "must be in (0, 180] degrees from vertical")
         check(
-            0 < self.upright_max_deg <= 180,
-            "events.upright_max_deg",
-            self.upright_max_deg,
-            "must be in (0, 180] degrees from vertical (180: any trunk counts as upright)",
+            self.tipped_deg > self.upright_max_deg or self.upright_max_deg == 180,
+            "events.tipped_deg",
+            self.tipped_deg,
+            "must be > events.upright_max_deg (a trunk cannot be upright and tipped at once)",
         )
-        for key in ("confirm_s", "recover_s", "cooldown_s", "long_lie_s", "heartbeat_s"):
+        for key in ("confirm_s", "recover_s", "long_lie_s", "heartbeat_s"):
             value = getattr(self, key)
             check(value >= 0, f"events.{key}", value, "must be >= 0")
+        for key in ("down_fraction", "seen_fraction"):
+            value = getattr(self, key)
+            check(0 < value <= 1, f"events.{key}", value, "must be in (0, 1]")
+        check(0 < self.place_radius <= 5, "events.place_radius", self.place_radius, "must be in (0, 5] body lengths")
         for i, zone in enumerate(self.bed_zones):
             ok = len(zone) >= 3 and all(len(p) == 2 and all(0 <= c <= 1 for c in p) for p in zone)
             check(ok, f"events.bed_zones[{i}]", zone, "must be a polygon of >= 3 [x, y] points in [0, 1]")
@@ -340,13 +360,20 @@ class OutputConfig:
 
 @dataclass
 class LogConfig:
-    """The events log (JSON lines, flushed and fsync'd per event) and the log level."""
+    """The events log (JSON lines, flushed and fsync'd per event), the log level, and the state file.
+
+    state: open fall episodes and the current camera outage of a live source, rewritten atomically at
+    each change, so that a restart resumes them and does not push an outage twice ("" = not kept).
+    """
 
     events: str = "/var/lib/fallwatch/events.jsonl"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    state: str = "/var/lib/fallwatch/state.json"
 
     def __post_init__(self) -> None:
-        check(not self.events.endswith("/"), "log.events", self.events, "must be a file path, not a folder")
+        for key in ("events", "state"):
+            value = getattr(self, key)
+            check(not value.endswith("/"), f"log.{key}", value, "must be a file path, not a folder")
 
 
 @dataclass

@@ -1,7 +1,10 @@
 """Fall events, the per-track state machine that makes them, and their JSON-lines log.
 
 Every event is one JSON object on one line:
-{"event": kind, "video_time": s, "wall_time": ISO 8601, "track_id": int|null, "probs": {...}|null, "id": str}
+{"event": kind, "video_time": s, "wall_time": ISO 8601, "track_id": int|null, "probs": {...}|null, "id": str,
+ "detail": str|null}
+`detail` says what a reader must know beyond the kind (e.g. "camera lost": the alert came while the camera
+was down); logs written before it existed have no such key and read as null.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +43,7 @@ class Event:
     probs: dict[str, float] | None = None
     wall_time: str = field(default_factory=_now_iso)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    detail: str | None = None
 
     def __post_init__(self) -> None:
         if self.event not in EVENT_KINDS:
@@ -54,6 +59,7 @@ class Event:
                 "track_id": self.track_id,
                 "probs": None if self.probs is None else {k: round(v, 4) for k, v in self.probs.items()},
                 "id": self.id,
+                "detail": self.detail,
             }
         )
 
@@ -68,51 +74,72 @@ class Event:
 
 
 # ---------------------------------------------------------------------------------------------
-# The per-track state machine
+# The fall rule
 # ---------------------------------------------------------------------------------------------
 #
-# Evidence per frame, for a track with a full window (a window that is not yet full never alarms):
-#   posture/classifier: P(fall) >= fall_threshold (the falling motion), or the person is down:
-#                       P(fall) + P(lie) >= down_threshold
-#   motion:             the trunk dropped >= min_drop body lengths within drop_within_s seconds, at
-#                       some time in the last motion_memory_s seconds (Track.drop)
-#   place:              the body centre is outside every bed zone
-# All three for `suspect_frames` consecutive frames -> fall_suspected (LED).
-# Why both kinds of evidence (DESIGN.md, measured on real clips, see bench/events.py): a posture-only
-# rule alarms on everyone lying down on purpose, since a lying body looks like a fallen one; a rule
-# on the classifier's falling motion alone misses falls that were already under way when the window
-# filled (the first full window of GMDCSA24 Subject 1/Fall/14 is mostly lying: P(fall) 0.02, P(lie)
-# 0.93) and falls that start from lying (out of a bed). So the classifier only has to say "falling
-# or down", and the drop rule vetoes slow, deliberate lying down: lying down on purpose lowers the
-# trunk over seconds, a fall within a second. The drop is measured on the track's own history, not
-# on the window, so a fall that began before the window filled still counts for motion_memory_s; a
-# fall out of a bed is a short drop (bed height, not measured: no such clip here), which is why
-# min_drop is small: 0.2 body lengths. Largest drop per clip, MediaPipe keypoints: 11 falls
-# (GMDCSA24, UP-Fall) 0.26-0.70; 6 UP-Fall clips of lying down on purpose <= 0.04; 5 GMDCSA24
-# daily-activity clips <= 0.12, except bending fast to take a bottle from under a bed, 0.35.
+# Two ways into an episode, both kept per PLACE (where a person is, or was last seen), not only per
+# track id: the pose stage loses people as they hit the floor and finds them again under a new id.
 #
-# After fall_suspected at time t0, per frame the person is "down" (P(fall) + P(lie) >=
-# down_threshold), "up" (< up_threshold) or unsure (between them, or no probabilities because the
-# window is not full or the pose stage lost the person: hysteresis, neither confirms nor recovers).
-# "Up" also needs the trunk seen within upright_max_deg of vertical (Observation.tilt): someone sitting
-# slumped on the floor after a fall is "sit" to the classifier, which is "up" (held-back UR Fall fall-20,
-# a fall from a chair, recovered on the classifier alone and alerts with the trunk check; measured with
-# `fallwatch evaluate --events`). A trunk the pose stage cannot see never counts as upright. It cannot
-# help a body lying along the camera's axis, whose trunk looks upright in the image.
-#   up without a break (down frames break it; unsure ones do not) for recover_s -> recovered
-#   otherwise, at t0 + confirm_s                                                -> fall_alert
-# so a person the camera loses after a suspected fall escalates to an alert: for someone living
-# alone a missed alert costs more than a false one, and the cancel button ends it.
-# A track that disappears during an episode leaves an orphaned episode: it is timed on, and it
-# recovers when any person in view is up for recover_s (in a one-person room that is the same
-# person under a new id). cancel() ends every episode -> cancelled.
-# After recovered or cancelled the track waits cooldown_s before it can be suspected again.
-# long_lie (off unless long_lie_s > 0): a track down outside the bed zones for long_lie_s without an
-# episode (a fall the camera did not see) -> long_lie, which then behaves like fall_alert.
+# 1. The fall (fall_suspected): for `suspect_frames` consecutive frames of one track, outside every
+#    bed zone, one of
+#      fast:   the classifier says falling (P(fall) >= fall_threshold) or down (P(fall) + P(lie) >=
+#              down_threshold), and the trunk dropped >= min_drop body lengths within drop_within_s;
+#      slow:   the classifier says down, the trunk is tipped past tipped_deg from vertical, and it
+#              dropped >= slow_min_drop within slow_drop_within_s (older people sink and slide: their
+#              trunk drops 0.05-0.15 body lengths within 0.8 s, too little for the fast rule);
+#      strong: P(fall) >= strong_fall_threshold, and the trunk dropped >= strong_min_drop within
+#              slow_drop_within_s or is tipped past tipped_deg (a fall the classifier is sure of
+#              whose drop the camera foreshortens).
+#    Drops count only within motion_memory_s and after the track's last episode ended, so a fall
+#    already under way when the classifier's window filled is caught, and an old drop never raises a
+#    second episode. A track lost (unseen for lost_fall_s, not at the image border, outside the bed
+#    zones) within lost_fall_s of a fast drop while not up is suspected too: the pose stage often
+#    loses a person exactly as they hit the floor.
+#    Why the drop at all (DESIGN.md, bench/events.py): posture alone alarms on everyone lying down on
+#    purpose; lying down on purpose lowers the trunk over seconds, and the classifier's "down" alone
+#    cannot tell a bed from a floor.
+# 2. The person down (long_lie): a place judged "down" for long_lie_s, outside the bed zones. Each
+#    frame a track is seen, its place gets a verdict: "down" (the classifier says down, or the trunk
+#    is tipped past tipped_deg while the classifier does not say up), "up" (see below) or "unsure".
+#    Over the last down_span_s the place is down when >= down_fraction of its verdicts are down, up
+#    when at least half are up; with fewer verdicts than seen_fraction of the processed frames (pose
+#    gaps) the judgement holds, so gaps and flicker neither reset nor confirm it. This catches the
+#    fall the camera did not see, the person already down at start, and the person whose fall the
+#    rule missed. Lying down on purpose outside a bed zone for long_lie_s alerts too: the zones are
+#    the lever.
+#
+# An episode lives on its place. "Up" is the classifier's P(fall) + P(lie) < up_threshold with the
+# trunk seen within upright_max_deg of vertical (someone sitting slumped on the floor is "sit" to the
+# classifier: the trunk check keeps the episode going; a trunk the pose stage cannot see never counts
+# as upright). Only the place's own person moves it: the track holding the place, or a track first
+# seen after the place's person was last seen, within place_radius body lengths of it (the same person
+# found again); a bystander who was already in view never takes it over.
+#   up without a break (down verdicts break it, unsure ones do not) for recover_s -> recovered
+#   otherwise, confirm_s after fall_suspected                                       -> fall_alert
+# Timers run on the caller's clock, also in steps without a frame (a lost camera: the alert still
+# comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a person still down at
+# the place then starts a new long_lie_s. Episodes deduplicate, never blind: a new drop after an
+# episode ended starts a new one at once. snapshot() / restore() carry open episodes across restarts.
 
 
 # Durations are compared with this slack (s), so 1.9 - 0.9 counts as a whole second.
 TIME_EPS = 1e-6
+# A track lost with its body centre this close to the image border walked out of view.
+BORDER = 0.04
+# Fewest verdicts in down_span_s that can judge a place.
+MIN_VERDICTS = 3
+# Places are at least this far apart (image heights), whatever the body's size.
+MIN_RADIUS = 0.05
+# A place nobody holds is forgotten after this long unseen (s); a place judged down after
+# DOWN_MEMORY_S; a place with an open episode never.
+PLACE_MEMORY_S = 2.0
+DOWN_MEMORY_S = 60.0
+# A track unseen this long is forgotten (s); the tracker never reuses ids.
+TRACK_MEMORY_S = 60.0
+# The snapshot format.
+STATE_VERSION = 1
+
+Verdict = Literal["down", "up", "unsure"]
 
 
 @dataclass(frozen=True)
@@ -120,9 +147,11 @@ class Observation:
     """What the events need to know about one track in one frame.
 
     track_id: the tracker's id. probs: the classifier's (5,) probabilities in CLASSES order, or None
-    when the track's window is not full (or it was not seen this frame). centre: the body centre
-    (x, y), image-normalised, for bed zones. drop: Track.drop() in body lengths (>= 0).
-    tilt: Track.trunk_tilt, the trunk's degrees from vertical, or None when the trunk is not seen.
+    when the track's window is not full. centre: the body centre (x, y), image-normalised.
+    drop / slow_drop: Track.drop() within drop_within_s / slow_drop_within_s, in body lengths (>= 0),
+    counting only since FallEvents.motion_since(track_id). tilt: Track.trunk_tilt, the trunk's
+    degrees from vertical, or None when the trunk is not seen. size: the body's extent in image
+    heights (Track.size). first_seen: the track's first video time. aspect: the frame's width / height.
     """
 
     track_id: int
@@ -130,17 +159,74 @@ class Observation:
     centre: tuple[float, float]
     drop: float
     tilt: float | None = 0.0
+    slow_drop: float = 0.0
+    size: float = 0.0
+    first_seen: float = 0.0
+    aspect: float = 1.0
+
+
+@dataclass(eq=False)
+class Episode:
+    """One open fall episode. kind: how it began ("fall": fall_suspected, "long_lie"); since: when (s,
+    on the caller's clock); track_id: the track that raised it (every event of the episode names it)."""
+
+    id: str
+    kind: Literal["fall", "long_lie"]
+    state: Literal["suspected", "alert"]
+    since: float
+    track_id: int | None
+    probs: dict[str, float] | None
+    up_since: float | None = None
+
+
+@dataclass(eq=False)
+class Place:
+    """Where one person is or was: it follows its track, outlives it, and holds the person's verdicts
+    (time, verdict) over down_span_s, their down state and their open episode."""
+
+    centre: tuple[float, float]
+    size: float
+    track_id: int | None
+    last_seen: float
+    aspect: float = 1.0
+    verdicts: deque[tuple[float, Verdict]] = field(default_factory=deque)
+    down_since: float | None = None
+    episode: Episode | None = None
+
+    def near(self, point: tuple[float, float], radius: float) -> bool:
+        """True when image-normalised `point` is within `radius` body lengths of the place."""
+        return self.distance(point) <= max(MIN_RADIUS, radius * self.size)
+
+    def distance(self, point: tuple[float, float]) -> float:
+        """Distance from the place to image-normalised `point`, in image heights."""
+        return float(np.hypot((point[0] - self.centre[0]) * self.aspect, point[1] - self.centre[1]))
 
 
 @dataclass
-class _TrackState:
-    state: Literal["ok", "suspected", "alert"] = "ok"
+class _Track:
+    """The rule's memory of one track id."""
+
+    place: Place
+    last_seen: float
+    centre: tuple[float, float]
     streak: int = 0
-    since: float = 0.0
-    up_since: float | None = None
-    down_since: float | None = None
-    cooldown_until: float = -np.inf
+    motion_at: float = -np.inf  # the last frame with a fast drop while not up
+    motion_since: float = -np.inf  # drops before this (the end of its last episode) do not count
     probs: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class OpenEpisode:
+    """An episode still open (for summaries): its kind, state, start time and track."""
+
+    kind: str
+    state: str
+    since: float
+    track_id: int | None
+
+    def describe(self) -> str:
+        who = f"person {self.track_id}" if self.track_id is not None else "a person"
+        return f"{self.state} since {self.since:.2f} s ({self.kind}, {who})"
 
 
 def inside(point: tuple[float, float], polygon: list[list[float]]) -> bool:
@@ -160,57 +246,131 @@ def inside(point: tuple[float, float], polygon: list[list[float]]) -> bool:
 
 
 class FallEvents:
-    """The per-track state machine; call `step()` once per processed frame, timed by video_time.
+    """The fall rule's state machine; call `step()` once per processed frame (and `idle()` while no
+    frame comes), timed by video_time.
 
-    cfg: EventsConfig (thresholds, bed zones, cooldown, long_lie_s, heartbeat_s; see the comment
-    block above for each rule and the failure it prevents). Returns Events in the order they
-    happened; `states()` gives each track's state ("ok", "suspected", "alert") for drawing.
+    cfg: EventsConfig (thresholds, bed zones, long_lie_s, heartbeat_s; see the comment block above for
+    each rule and the failure it prevents). Returns Events in the order they happened; `states()`
+    gives each track's state ("ok", "suspected", "alert") for drawing.
     """
 
     def __init__(self, cfg: EventsConfig) -> None:
         self.cfg = cfg
-        self._tracks: dict[int, _TrackState] = {}
+        self.places: list[Place] = []
+        self._tracks: dict[int, _Track] = {}
+        self._frames: deque[float] = deque()
         self._next_heartbeat: float | None = None
+        #: Set by the caller while the camera is lost: alerts then say so.
+        self.camera_lost = False
 
+    # -- what the caller reads ----------------------------------------------------------------------
     def states(self) -> dict[int, str]:
-        """track id -> "ok" | "suspected" | "alert" for every track the machine knows."""
-        return {tid: s.state for tid, s in self._tracks.items()}
+        """track id -> "ok" | "suspected" | "alert" for every track the rule knows."""
+        return {
+            tid: track.place.episode.state if track.place.episode is not None else "ok"
+            for tid, track in self._tracks.items()
+        }
 
+    def motion_since(self, track_id: int) -> float:
+        """Drops of this track before this time do not count (its last episode ended then)."""
+        track = self._tracks.get(track_id)
+        return track.motion_since if track is not None else -np.inf
+
+    def open_episodes(self) -> list[OpenEpisode]:
+        """Every open episode, oldest first."""
+        episodes = [p.episode for p in self.places if p.episode is not None]
+        return [OpenEpisode(e.kind, e.state, e.since, e.track_id) for e in sorted(episodes, key=lambda e: e.since)]
+
+    # -- the frame loop -----------------------------------------------------------------------------
     def step(self, video_time: float, observations: list[Observation]) -> list[Event]:
-        """Advance every track to video_time (s, non-decreasing) with this frame's observations."""
+        """Advance to video_time (s, non-decreasing) with this frame's observations."""
+        t = video_time
+        self._frames.append(t)
+        while self._frames and self._frames[0] < t - self.cfg.down_span_s - TIME_EPS:
+            self._frames.popleft()
         events: list[Event] = []
+        taken: set[int] = set()
         seen = {o.track_id for o in observations}
         for obs in observations:
-            state = self._tracks.setdefault(obs.track_id, _TrackState())
-            if obs.probs is not None:
-                state.probs = _probs_dict(obs.probs)
-            events += self._advance(obs.track_id, state, video_time, obs)
-        anyone_up = any(self._up(o) for o in observations)
-        anyone_down = any(
-            o.probs is not None and self._down_score(o.probs) >= self.cfg.down_threshold for o in observations
-        )
-        for tid in [t for t in self._tracks if t not in seen]:
-            state = self._tracks[tid]
-            if state.state == "ok":
-                if video_time >= state.cooldown_until:
-                    del self._tracks[tid]  # a calm track out of view: nothing to remember
-                continue  # (a track in its cooldown keeps it through frames the pose stage misses)
-            up = anyone_up and not anyone_down
-            events += self._episode(tid, state, video_time, up=up, down=anyone_down and not anyone_up)
-        events += self._heartbeat(video_time)
+            track = self._observe(obs, t, taken, seen)
+            verdict = self._verdict(obs)
+            place = track.place
+            place.verdicts.append((t, verdict))
+            if verdict != "up" and obs.drop >= self.cfg.min_drop:
+                track.motion_at = t
+            self._judge(place, t)
+            if place.episode is not None:
+                events += self._progress(place, t, verdict)
+            else:
+                events += self._fall_path(track, obs, t)
+        events += self._lost_tracks(t, seen)
+        events += self._timers(t, observed={id(self._tracks[o.track_id].place) for o in observations})
+        self._forget(t)
+        events += self._heartbeat(t)
         return events
 
+    def idle(self, video_time: float) -> list[Event]:
+        """Advance the timers to video_time without a frame (a live camera that delivers nothing)."""
+        return self._timers(video_time, observed=set()) + self._heartbeat(video_time)
+
     def cancel(self, video_time: float) -> list[Event]:
-        """The cancel button: every suspected or alerted episode ends with `cancelled`."""
+        """The cancel button: every open episode ends with `cancelled`; a person still down at the place
+        starts a new long_lie_s from now."""
         events = []
-        for tid, state in self._tracks.items():
-            if state.state != "ok":
-                events.append(Event("cancelled", video_time, tid, state.probs))
-                self._end(state, video_time)
+        for place in self.places:
+            if place.episode is not None:
+                events.append(Event("cancelled", video_time, place.episode.track_id, place.episode.probs))
+                self._end(place, video_time)
+                if place.down_since is not None:
+                    place.down_since = video_time
         return events
+
+    # -- one observation ------------------------------------------------------------------------------
+    def _observe(self, obs: Observation, t: float, taken: set[int], seen: set[int]) -> _Track:
+        """The track's memory, its place found (its own, one it inherits, or a new one) and moved to it."""
+        track = self._tracks.get(obs.track_id)
+        if track is not None and track.place in self.places and id(track.place) not in taken:
+            place = track.place
+        else:
+            place = self._inherit(obs, taken, seen) or self._new_place(obs, t)
+            if track is None:
+                track = _Track(place, t, obs.centre)
+                self._tracks[obs.track_id] = track
+            track.place = place
+        taken.add(id(place))
+        place.centre, place.track_id, place.last_seen = obs.centre, obs.track_id, t
+        place.size = obs.size if obs.size > 0 else place.size
+        place.aspect = obs.aspect
+        track.last_seen, track.centre = t, obs.centre
+        if obs.probs is not None:
+            track.probs = _probs_dict(obs.probs)
+        return track
+
+    def _inherit(self, obs: Observation, taken: set[int], seen: set[int]) -> Place | None:
+        """The nearest place this (new) track may take over: not held by a track seen now, last seen
+        before the track was first seen (a person found again, not a bystander), within place_radius."""
+        candidates = [
+            p
+            for p in self.places
+            if id(p) not in taken
+            and (p.track_id is None or p.track_id not in seen)
+            and p.last_seen <= obs.first_seen + TIME_EPS
+            and p.near(obs.centre, self.cfg.place_radius)
+        ]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda p: p.distance(obs.centre))
+
+    def _new_place(self, obs: Observation, t: float) -> Place:
+        place = Place(obs.centre, obs.size, obs.track_id, t, obs.aspect)
+        self.places.append(place)
+        return place
 
     def _down_score(self, probs: np.ndarray) -> float:
         return float(probs[FALL] + probs[LIE])
+
+    def _tipped(self, obs: Observation) -> bool:
+        return obs.tilt is not None and obs.tilt >= self.cfg.tipped_deg
 
     def _up(self, obs: Observation) -> bool:
         """The classifier says up and the trunk is seen upright (see the comment block above)."""
@@ -221,48 +381,143 @@ class FallEvents:
             and obs.tilt <= self.cfg.upright_max_deg
         )
 
-    def _advance(self, tid: int, state: _TrackState, t: float, obs: Observation) -> list[Event]:
+    def _verdict(self, obs: Observation) -> Verdict:
+        """This frame's word on the person: down, up or unsure (see the comment block above)."""
+        if obs.probs is not None and self._down_score(obs.probs) >= self.cfg.down_threshold:
+            return "down"
+        if self._up(obs):
+            return "up"
+        says_up = obs.probs is not None and self._down_score(obs.probs) < self.cfg.up_threshold
+        return "down" if self._tipped(obs) and not says_up else "unsure"
+
+    def _evidence(self, obs: Observation) -> bool:
+        """One frame of the fall: fast, slow or strong (see the comment block above)."""
         cfg = self.cfg
-        probs = obs.probs
-        down = probs is not None and self._down_score(probs) >= cfg.down_threshold
-        up = self._up(obs)
-        if state.state != "ok":
-            return self._episode(tid, state, t, up=up, down=down)
-        in_bed = any(inside(obs.centre, zone) for zone in cfg.bed_zones)
-        evidence = (
-            probs is not None
-            and (float(probs[FALL]) >= cfg.fall_threshold or down)
-            and obs.drop >= cfg.min_drop
-            and not in_bed
-            and t >= state.cooldown_until - TIME_EPS
-        )
-        state.streak = state.streak + 1 if evidence else 0
-        if state.streak >= cfg.suspect_frames:
-            state.state, state.since, state.up_since, state.streak = "suspected", t, None, 0
-            return [Event("fall_suspected", t, tid, state.probs)]
-        state.down_since = (state.down_since if state.down_since is not None else t) if down and not in_bed else None
-        if cfg.long_lie_s > 0 and state.down_since is not None and t - state.down_since >= cfg.long_lie_s - TIME_EPS:
-            state.state, state.since, state.up_since = "alert", t, None
-            return [Event("long_lie", t, tid, state.probs)]
+        if obs.probs is None:
+            return False
+        p_fall = float(obs.probs[FALL])
+        down = self._down_score(obs.probs) >= cfg.down_threshold
+        fast = (p_fall >= cfg.fall_threshold or down) and obs.drop >= cfg.min_drop
+        slow = down and self._tipped(obs) and obs.slow_drop >= cfg.slow_min_drop
+        strong = p_fall >= cfg.strong_fall_threshold and (obs.slow_drop >= cfg.strong_min_drop or self._tipped(obs))
+        return fast or slow or strong
+
+    def _in_bed(self, point: tuple[float, float]) -> bool:
+        return any(inside(point, zone) for zone in self.cfg.bed_zones)
+
+    # -- the rules ----------------------------------------------------------------------------------
+    def _judge(self, place: Place, t: float) -> None:
+        """The place's down state over the last down_span_s (see the comment block above)."""
+        cfg = self.cfg
+        while place.verdicts and place.verdicts[0][0] < t - cfg.down_span_s - TIME_EPS:
+            place.verdicts.popleft()
+        count = len(place.verdicts)
+        if count < MIN_VERDICTS or count < cfg.seen_fraction * len(self._frames):
+            return  # too few verdicts: the judgement holds
+        downs = [vt for vt, v in place.verdicts if v == "down"]
+        ups = sum(v == "up" for _, v in place.verdicts)
+        if len(downs) >= cfg.down_fraction * count:
+            if place.down_since is None:
+                place.down_since = downs[0]
+        elif ups >= 0.5 * count:
+            place.down_since = None
+
+    def _fall_path(self, track: _Track, obs: Observation, t: float) -> list[Event]:
+        evidence = self._evidence(obs) and not self._in_bed(obs.centre) and t > track.motion_since
+        track.streak = track.streak + 1 if evidence else 0
+        if track.streak < self.cfg.suspect_frames:
+            return []
+        track.streak = 0
+        return [self._open(track.place, "fall", t, obs.track_id, track.probs)]
+
+    def _lost_tracks(self, t: float, seen: set[int]) -> list[Event]:
+        """A track lost right after a fast drop, away from the border and the beds -> fall_suspected."""
+        events = []
+        for tid, track in list(self._tracks.items()):
+            if tid in seen:
+                continue
+            gone = t - track.last_seen
+            recent = track.motion_at >= track.last_seen - self.cfg.lost_fall_s - TIME_EPS
+            x, y = track.centre
+            inner = BORDER <= x <= 1 - BORDER and BORDER <= y <= 1 - BORDER
+            place = track.place
+            if (
+                gone >= self.cfg.lost_fall_s - TIME_EPS
+                and recent
+                and track.motion_at > track.motion_since
+                and inner
+                and place.episode is None
+                and place in self.places
+                and not self._in_bed(track.centre)
+            ):
+                track.motion_at = -np.inf
+                events.append(self._open(place, "fall", t, tid, track.probs))
+            if gone > TRACK_MEMORY_S:
+                del self._tracks[tid]
+        return events
+
+    def _timers(self, t: float, observed: set[int]) -> list[Event]:
+        """Escalation at confirm_s and long_lie, for every place (seen this frame or not)."""
+        cfg = self.cfg
+        events = []
+        for place in self.places:
+            if id(place) not in observed:
+                self._judge(place, t)
+            episode = place.episode
+            if episode is not None:
+                if episode.state == "suspected" and t - episode.since >= cfg.confirm_s - TIME_EPS:
+                    episode.state = "alert"
+                    events.append(self._event("fall_alert", t, episode))
+            elif (
+                cfg.long_lie_s > 0
+                and place.down_since is not None
+                and t - place.down_since >= cfg.long_lie_s - TIME_EPS
+                and not self._in_bed(place.centre)
+            ):
+                track = self._tracks.get(place.track_id) if place.track_id is not None else None
+                opened = self._open(place, "long_lie", t, place.track_id, track.probs if track else None)
+                events.append(opened)
+        return events
+
+    def _progress(self, place: Place, t: float, verdict: Verdict) -> list[Event]:
+        """One observed frame of an open episode: the up streak, and recovery after recover_s."""
+        episode = place.episode
+        assert episode is not None
+        if verdict == "up":
+            episode.up_since = episode.up_since if episode.up_since is not None else t
+        elif verdict == "down":
+            episode.up_since = None
+        if episode.up_since is not None and t - episode.up_since >= self.cfg.recover_s - TIME_EPS:
+            event = self._event("recovered", t, episode)
+            self._end(place, t)
+            return [event]
         return []
 
-    def _episode(self, tid: int, state: _TrackState, t: float, up: bool, down: bool) -> list[Event]:
-        """One frame of a suspected or alerted episode: recovery, or escalation after confirm_s."""
-        if up:
-            state.up_since = state.up_since if state.up_since is not None else t
-        elif down:
-            state.up_since = None
-        if state.up_since is not None and t - state.up_since >= self.cfg.recover_s - TIME_EPS:
-            self._end(state, t)
-            return [Event("recovered", t, tid, state.probs)]
-        if state.state == "suspected" and t - state.since >= self.cfg.confirm_s - TIME_EPS:
-            state.state = "alert"
-            return [Event("fall_alert", t, tid, state.probs)]
-        return []
+    def _open(self, place: Place, kind: Literal["fall", "long_lie"], t: float, tid: int | None, probs: Any) -> Event:
+        state: Literal["suspected", "alert"] = "suspected" if kind == "fall" else "alert"
+        place.episode = Episode(uuid.uuid4().hex, kind, state, t, tid, probs)
+        return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode)
 
-    def _end(self, state: _TrackState, t: float) -> None:
-        state.state, state.streak, state.up_since, state.down_since = "ok", 0, None, None
-        state.cooldown_until = t + self.cfg.cooldown_s
+    def _event(self, kind: EventKind, t: float, episode: Episode) -> Event:
+        detail = "camera lost" if self.camera_lost and kind in ("fall_alert", "long_lie") else None
+        return Event(kind, t, episode.track_id, episode.probs, detail=detail)
+
+    def _end(self, place: Place, t: float) -> None:
+        """Close the place's episode; drops before now no longer count for its tracks."""
+        place.episode = None
+        for track in self._tracks.values():
+            if track.place is place:
+                track.motion_since, track.streak, track.motion_at = t, 0, -np.inf
+
+    def _forget(self, t: float) -> None:
+        held = {id(track.place) for track in self._tracks.values() if t - track.last_seen <= PLACE_MEMORY_S}
+        self.places = [
+            p
+            for p in self.places
+            if p.episode is not None
+            or id(p) in held
+            or t - p.last_seen <= (DOWN_MEMORY_S if p.down_since is not None else PLACE_MEMORY_S)
+        ]
 
     def _heartbeat(self, t: float) -> list[Event]:
         if self.cfg.heartbeat_s <= 0:
@@ -275,6 +530,46 @@ class FallEvents:
         if self._next_heartbeat <= t:
             self._next_heartbeat = t + self.cfg.heartbeat_s  # after a jump in time: no burst
         return [Event("heartbeat", t)]
+
+    # -- across restarts ----------------------------------------------------------------------------
+    def snapshot(self, video_time: float, wall_time: float) -> dict[str, Any]:
+        """The open episodes as JSON-ready data; their start times on the wall clock (epoch seconds)."""
+        return {
+            "version": STATE_VERSION,
+            "episodes": [
+                {
+                    "id": p.episode.id,
+                    "kind": p.episode.kind,
+                    "state": p.episode.state,
+                    "since_wall": wall_time - (video_time - p.episode.since),
+                    "track_id": p.episode.track_id,
+                    "probs": p.episode.probs,
+                    "centre": list(p.centre),
+                    "size": p.size,
+                    "aspect": p.aspect,
+                }
+                for p in self.places
+                if p.episode is not None
+            ],
+        }
+
+    def restore(self, data: dict[str, Any], video_time: float, wall_time: float) -> None:
+        """Reopen the episodes of a snapshot (time shifted onto this clock). Their places have no
+        track: the first track found there takes them over. Raises ValueError naming a bad entry."""
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"state version {data.get('version')!r}: expected {STATE_VERSION}")
+        for i, item in enumerate(data.get("episodes", [])):
+            try:
+                kind, state = item["kind"], item["state"]
+                if kind not in ("fall", "long_lie") or state not in ("suspected", "alert"):
+                    raise ValueError(f"kind {kind!r} / state {state!r}")
+                since = video_time - max(0.0, wall_time - float(item["since_wall"]))
+                episode = Episode(str(item["id"]), kind, state, since, item["track_id"], item["probs"])
+                x, y = (float(c) for c in item["centre"])
+                place = Place((x, y), float(item["size"]), None, -np.inf, float(item["aspect"]), episode=episode)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"episodes[{i}]: {exc}") from None
+            self.places.append(place)
 
 
 def _probs_dict(probs: np.ndarray) -> dict[str, float]:

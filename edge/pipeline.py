@@ -1,4 +1,4 @@
-"""The frame loop: source -> pose -> tracks -> windows/features -> classifier -> events -> alerts/log.
+"""The frame loop: source -> pose -> detector (tracks, windows, classifier, fall rule) -> sinks (log, alerts, output).
 
     from edge.config import load_config
     from edge.pipeline import build_pipeline
@@ -8,13 +8,16 @@
     summary = pipeline.run()             # start(), frames until the file ends or SIGINT/SIGTERM, stop()
     print(summary.format())              # frames in/out, fps, ms per stage, events by kind
     pipeline.events                      # every Event emitted, in order (also in cfg.log.events)
+    pipeline.detector.open_episodes()    # what was still open when the source ended (also in the summary)
 
-Per frame, in this order: decode (source.read), pose, features (tracking, each seen track's window,
-window_features), classify (ONE batched call for every track with a full window), events (state
-machine, cancel button, events log, then edge.alerts.AlertHub: GPIO, push outbox, MQTT), output (the annotated frame, EVERY frame: frames out
-== frames in, whatever the classifier says). A live source that drops out gives `source_lost` /
-`source_restored` events from edge.sources.ResilientSource and no crash; the systemd watchdog is
-pinged once per processed frame, so a stalled loop gets restarted.
+Per frame, in this order: decode (source.read), pose, the detector (edge.detector.FallDetector:
+features = tracking and each seen track's window, classify = ONE batched call for every track with a
+full window, events = the fall rule), the cancel button, the events log, then edge.alerts.AlertHub
+(GPIO, push outbox, MQTT), output (the annotated frame, EVERY frame: frames out == frames in,
+whatever the classifier says). A live source that drops out gives `source_lost` / `source_restored`
+events from edge.sources.ResilientSource and no crash, while the detector's episode timers go on
+without frames; a live source's open episodes and outage are kept in cfg.log.state across restarts.
+The systemd watchdog is pinged once per processed frame, so a stalled loop gets restarted.
 `start()` is a flat list of named steps and `stop()` undoes them in reverse (the alerts, and with
 them the GPIO pins, are released right after the output; the events log is closed last).
 """
@@ -36,12 +39,12 @@ import numpy as np
 from edge.classes import CLASSES
 from edge.classifier.base import Classifier
 from edge.config import Config
-from edge.events import Event, EventLog, FallEvents, Observation
-from edge.features import window_features
+from edge.detector import FallDetector
+from edge.events import Event, EventLog, OpenEpisode
 from edge.output.base import FrameSink
 from edge.pose.base import PoseEstimator
 from edge.sources.base import Frame, FrameSource
-from edge.tracking import Track, Tracker
+from edge.tracking import Track
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ class Summary:
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     events: Counter[str] = field(default_factory=Counter)
     windows_classified: int = 0
+    open_episodes: list[OpenEpisode] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -82,11 +86,14 @@ class Summary:
         """A few lines for a terminal: frames, fps, ms per stage, events."""
         stages = "  ".join(f"{s} {self.ms_per_frame(s):.2f}" for s in STAGES)
         events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
-        return (
+        text = (
             f"frames in {self.frames_in}, out {self.frames_out}, {self.seconds:.1f} s, {self.fps:.1f} fps\n"
             f"ms per frame: {stages}\n"
             f"windows classified: {self.windows_classified}; events: {events}"
         )
+        for episode in self.open_episodes:
+            text += f"\nstill open at the end: {episode.describe()}"
+        return text
 
 
 class Pipeline:
@@ -115,8 +122,7 @@ class Pipeline:
         self.watchdog = watchdog
         self.events: list[Event] = []
         self.summary = Summary()
-        self.tracker = Tracker(cfg.tracking, cfg.features, history_s=cfg.events.motion_memory_s + 1.0)
-        self.fall_events = FallEvents(cfg.events)
+        self.detector: FallDetector | None = None
         self.log: EventLog | None = None
         self._stop = threading.Event()
         self._old_handlers: dict[int, Any] = {}
@@ -129,6 +135,7 @@ class Pipeline:
         self._open_events_log()
         self._open_source()
         self._open_classifier()
+        self._open_detector()
         self._open_pose()
         self._open_alerts()
         self._open_output()
@@ -164,6 +171,19 @@ class Pipeline:
             from edge.classifier import create_classifier
 
             self.classifier = create_classifier(self.cfg.classifier, self.cfg.features)
+
+    def _open_detector(self) -> None:
+        """The room's detector; a live source resumes the open episodes and outage of cfg.log.state."""
+        assert self.classifier is not None and self.source is not None
+        live = bool(getattr(self.source, "live", False))
+        self.detector = FallDetector(self.cfg, self.classifier, state_path=self.cfg.log.state if live else "")
+        if live:
+            self.detector.resume(self._source_now())
+
+    def _source_now(self) -> float:
+        """The source's clock now (video time); 0 for a source without one."""
+        now = getattr(self.source, "now", None)
+        return float(now()) if now is not None else 0.0
 
     def _open_pose(self) -> None:
         if self.pose is None:
@@ -258,12 +278,14 @@ class Pipeline:
             raise
         finally:
             self.summary.seconds = time.perf_counter() - began
+            if self.detector is not None:
+                self.summary.open_episodes = self.detector.open_episodes()
             self.stop()
         return self.summary
 
     def step(self) -> bool:
         """Read and process one frame; False once the source has finished."""
-        assert self.source is not None and self.pose is not None and self.sink is not None, "call start() first"
+        assert self.source is not None and self.detector is not None, "call start() first"
         clock = time.perf_counter
         t0 = clock()
         # decode: the next frame (None on a timeout or while a live source is down)
@@ -271,15 +293,17 @@ class Pipeline:
         self.summary.stage_s["decode"] += clock() - t0
         pop_status = getattr(self.source, "pop_status", None)
         for status in pop_status() if pop_status is not None else []:
-            self._emit([Event(status.kind, status.video_time)])
+            self._emit(self.detector.camera(status.kind, status.video_time))
         if frame is None:
+            if getattr(self.source, "live", False):  # episodes go on while the camera is away
+                self._emit(self.detector.idle(self._source_now()))
             return not self.source.finished
         self.process(frame)
         return True
 
     def process(self, frame: Frame) -> list[Event]:
-        """Pose, tracks, classifier, events and output for one frame; the events it raised."""
-        assert self.pose is not None and self.classifier is not None and self.sink is not None
+        """Pose, the detector, the cancel button, events and output for one frame; the events it raised."""
+        assert self.pose is not None and self.detector is not None and self.sink is not None
         clock = time.perf_counter
         stage = self.summary.stage_s
         self.summary.frames_in += 1
@@ -288,43 +312,23 @@ class Pipeline:
         t0 = clock()
         skeletons = self.pose.estimate(frame)
         t1 = clock()
-        # features: tracks, each seen track's window, its features (one row per full window)
-        tracks = self.tracker.step(skeletons, t)
-        ready, rows = [], []
-        for track in tracks:
-            if track.seen:
-                window, full = track.window.window(t)
-                if full:
-                    ready.append(track)
-                    rows.append(window_features(window, skeletons.aspect, self.cfg.features))
+        # detector: tracks, windows and features, one batched classifier call, the fall rule
+        result = self.detector.step(t, skeletons)
+        for name, seconds in result.seconds.items():
+            stage[name] += seconds
+        self.summary.windows_classified = self.detector.windows_classified
+        events = result.events
         t2 = clock()
-        # classify: one batched call for all tracks with a full window
-        probs = self.classifier.predict(np.stack(rows)) if rows else np.zeros((0, len(CLASSES)), np.float32)
-        self.summary.windows_classified += len(rows)
-        t3 = clock()
-        # events: state machine, cancel button, log and alerts
-        by_id = {track.id: p for track, p in zip(ready, probs, strict=True)}
-        cfg = self.cfg.events
-        observations = [
-            Observation(
-                tr.id, by_id.get(tr.id), tr.centre, tr.drop(t, cfg.drop_within_s, cfg.motion_memory_s), tr.trunk_tilt
-            )
-            for tr in tracks
-            if tr.seen
-        ]
-        events = self.fall_events.step(t, observations)
         if self.alerts is not None and self.alerts.cancel_requested():
-            events += self.fall_events.cancel(t)
-        self._emit(events, frame, tracks)
-        t4 = clock()
+            events += self.detector.cancel(t)
+        self._emit(events, frame, result.tracks)
+        t3 = clock()
         # output: every frame, annotated with what is known now (never waits for a decision)
-        self.sink.write(self._annotate(frame, tracks, by_id))
-        t5 = clock()
+        self.sink.write(self._annotate(frame, result.tracks, result.probs))
+        t4 = clock()
         stage["pose"] += t1 - t0
-        stage["features"] += t2 - t1
-        stage["classify"] += t3 - t2
-        stage["events"] += t4 - t3
-        stage["output"] += t5 - t4
+        stage["events"] += t3 - t2
+        stage["output"] += t4 - t3
         if self.watchdog is not None:
             self.watchdog(time.monotonic())
         return events
@@ -350,7 +354,8 @@ class Pipeline:
     def _annotate(self, frame: Frame, tracks: list[Track], probs: dict[int, np.ndarray]) -> np.ndarray:
         from edge.output.annotate import PersonAnnotation, draw_annotations
 
-        states = self.fall_events.states()
+        assert self.detector is not None
+        states = self.detector.states()
         people = []
         for track in tracks:
             if not track.seen:

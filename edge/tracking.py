@@ -78,7 +78,16 @@ class Track:
             return None
         return float(np.degrees(np.arctan2(abs(dx), -dy)))
 
-    def drop(self, now: float, within_s: float, memory_s: float) -> float:
+    @property
+    def size(self) -> float:
+        """The body's extent in image heights: the longer side of the box around its keypoints of
+        confidence >= MIN_CONFIDENCE in the last matched frame (x scaled by the aspect); 0 if none."""
+        sure = self.keypoints[self.keypoints[:, 2] >= MIN_CONFIDENCE, :2]
+        if len(sure) < 2:
+            return 0.0
+        return float(max(np.ptp(sure[:, 0]) * self.aspect, np.ptp(sure[:, 1])))
+
+    def drop(self, now: float, within_s: float, memory_s: float, since: float = -np.inf) -> float:
         """The largest fall of the trunk within `within_s` seconds, over the last `memory_s`.
 
         The trunk is the mean height of both shoulders and both hips; only frames with all four
@@ -89,9 +98,10 @@ class Track:
         the box around its keypoints of confidence >= MIN_CONFIDENCE, in image heights), which is
         the standing height when the person stood in them, so camera distance drops out.
         0 when the trunk only rose or stayed, or with fewer than 3 such frames. A fall that began
-        before the window filled still counts while it is within `memory_s`.
+        before the window filled still counts while it is within `memory_s`. Frames before `since`
+        (the end of the track's last fall episode) do not count.
         """
-        rows = [h for h in self._history if h[0] >= now - memory_s]
+        rows = [h for h in self._history if h[0] >= max(now - memory_s, since)]
         if len(rows) < 3:
             return 0.0
         times, ys, sizes = (np.array(c) for c in zip(*rows, strict=True))

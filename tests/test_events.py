@@ -1,4 +1,4 @@
-"""The per-track fall state machine: scripted probabilities in, exact events and times out (norfair style)."""
+"""The fall rule's state machine: scripted probabilities in, exact events and times out (norfair style)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ FALLING = np.array([0.9, 0.05, 0.0, 0.05, 0.0])
 LYING = np.array([0.1, 0.0, 0.0, 0.9, 0.0])
 STANDING = np.array([0.0, 0.9, 0.1, 0.0, 0.0])
 UNSURE = np.array([0.2, 0.3, 0.1, 0.2, 0.2])  # down score 0.4: between up (0.3) and down (0.5)
-CFG = EventsConfig(confirm_s=2.0, recover_s=1.0, cooldown_s=5.0, heartbeat_s=0.0)
+CFG = EventsConfig(confirm_s=2.0, recover_s=1.0, heartbeat_s=0.0)
 
 
 def run(
@@ -28,6 +28,7 @@ def run(
     centre: tuple[float, float] = (0.5, 0.5),
     track_id: int = 1,
     tilt: float | None = 0.0,
+    slow_drop: float = 0.0,
 ) -> list[tuple[str, float]]:
     """Play (seconds, probs) segments at FPS for one track; returns (event, video_time) pairs."""
     machine = FallEvents(cfg)
@@ -35,7 +36,7 @@ def run(
     frame = 0
     for seconds, probs in script:
         for _ in range(round(seconds * FPS)):
-            obs = Observation(track_id, probs, centre, drop, tilt)
+            obs = Observation(track_id, probs, centre, drop, tilt, slow_drop)
             out += [(e.event, round(e.video_time, 2)) for e in machine.step(frame / FPS, [obs])]
             frame += 1
     return out
@@ -113,43 +114,144 @@ def test_down_frames_break_recovery() -> None:
     assert events == [("fall_suspected", 0.2), ("recovered", 1.9)]
 
 
-def test_cooldown_blocks_a_new_suspicion_until_it_ends() -> None:
-    # Recovered at 2.0 s; cooldown 5 s -> falling again at 3.0 s is ignored, at 7.0 s it counts.
-    script = [(0.3, FALLING), (0.7, LYING), (2.0, STANDING), (1.0, FALLING), (3.0, STANDING), (0.3, FALLING)]
-    assert run(script) == [("fall_suspected", 0.2), ("recovered", 2.0), ("fall_suspected", 7.2)]
+def test_a_new_fall_after_recovery_starts_a_new_episode_at_once() -> None:
+    # Recovered at 2.0 s; a new drop with falling at 3.0 s is a new fall: no cooldown blinds it.
+    script = [(0.3, FALLING), (0.7, LYING), (2.0, STANDING), (0.3, FALLING), (3.0, LYING)]
+    assert run(script) == [("fall_suspected", 0.2), ("recovered", 2.0), ("fall_suspected", 3.2), ("fall_alert", 5.2)]
 
 
-def test_long_lie_off_by_default_and_alerts_when_set() -> None:
-    assert run([(10.0, LYING)], drop=0.0) == []
+def test_long_lie_is_on_by_default_and_off_with_zero() -> None:
+    assert EventsConfig().long_lie_s > 0
     cfg = dataclasses.replace(CFG, long_lie_s=3.0)
+    # Down from the first frame; the place is judged down over down_span_s, from its first down verdict.
     assert run([(10.0, LYING)], cfg=cfg, drop=0.0) == [("long_lie", 3.0)]
+    assert run([(10.0, LYING)], cfg=dataclasses.replace(CFG, long_lie_s=0.0), drop=0.0) == []
 
 
-def test_a_lost_person_after_a_suspected_fall_escalates_and_a_new_track_can_recover_it() -> None:
+def test_long_lie_holds_through_pose_gaps_and_flicker() -> None:
+    # Seen in 4 of 5 frames, and one seen frame in 4 says "unsure": neither resets the down state.
+    cfg = dataclasses.replace(CFG, long_lie_s=30.0)
+    machine = FallEvents(cfg)
+    out = []
+    for i in range(int(40 * FPS)):
+        probs = UNSURE if i % 4 == 0 else LYING
+        obs = [] if i % 5 == 4 else [Observation(1, probs, (0.5, 0.5), 0.0, 80.0, size=0.4)]
+        out += [(e.event, round(e.video_time, 1)) for e in machine.step(i / FPS, obs)]
+    assert out == [("long_lie", 30.0)]
+
+
+def test_a_trunk_tipped_past_horizontal_counts_as_down_before_the_window_is_full() -> None:
+    # No probabilities yet (a new track's window is not full), but the trunk lies across the view.
+    cfg = dataclasses.replace(CFG, long_lie_s=3.0)
+    assert run([(5.0, None)], cfg=cfg, drop=0.0, tilt=85.0) == [("long_lie", 3.0)]
+    assert run([(5.0, None)], cfg=cfg, drop=0.0, tilt=10.0) == []
+
+
+def test_a_lost_person_after_a_suspected_fall_escalates_and_the_same_person_found_again_recovers() -> None:
     machine = FallEvents(CFG)
     events = []
     for i in range(60):
         t = i / FPS
         if i < 3:
-            obs = [Observation(1, FALLING, (0.5, 0.5), 0.5)]
+            obs = [Observation(1, FALLING, (0.5, 0.5), 0.5, size=0.4)]
         elif i < 30:
             obs = []  # the pose stage lost the person lying on the floor
-        else:
-            obs = [Observation(2, STANDING, (0.5, 0.5), 0.0)]  # back on their feet, under a new id
+        else:  # back on their feet where they fell, under a new id first seen at 3.0 s
+            obs = [Observation(2, STANDING, (0.5, 0.45), 0.0, size=0.4, first_seen=3.0)]
         events += [(e.event, e.track_id, round(e.video_time, 2)) for e in machine.step(t, obs)]
     assert events == [("fall_suspected", 1, 0.2), ("fall_alert", 1, 2.2), ("recovered", 1, 4.0)]
 
 
-def test_cancel_ends_every_episode_and_starts_the_cooldown() -> None:
+def test_a_bystander_already_in_view_never_recovers_the_fallen_persons_episode() -> None:
     machine = FallEvents(CFG)
+    bystander = Observation(7, STANDING, (0.15, 0.5), 0.0, size=0.4, first_seen=0.0)
+    events = []
+    for i in range(60):
+        obs = [bystander]
+        if i < 3:
+            obs.append(Observation(1, FALLING, (0.5, 0.5), 0.5, size=0.4))
+        elif i >= 30:  # the bystander walks over to where the person lies (unseen by the pose stage)
+            obs = [dataclasses.replace(bystander, centre=(0.5, 0.45))]
+        events += [(e.event, e.track_id) for e in machine.step(i / FPS, obs)]
+    assert events == [("fall_suspected", 1), ("fall_alert", 1)]
+
+
+def test_a_track_lost_right_after_a_fast_drop_is_suspected_unless_it_left_at_the_border() -> None:
+    def lost_at(centre: tuple[float, float]) -> list[tuple[str, float]]:
+        machine = FallEvents(CFG)
+        out = []
+        for i in range(30):
+            # a drop but no full window yet (probs None): only the lost-track rule can see this fall
+            obs = [Observation(1, None, centre, 0.4, 30.0, size=0.4)] if i < 5 else []
+            out += [(e.event, round(e.video_time, 2)) for e in machine.step(i / FPS, obs)]
+        return out
+
+    assert lost_at((0.5, 0.6)) == [("fall_suspected", 0.9), ("fall_alert", 2.9)]
+    assert lost_at((0.99, 0.6)) == []  # walked out of view at the right edge
+
+
+def test_slow_sinking_fall_is_caught_by_the_slow_rule_and_lying_down_upright_is_not() -> None:
+    def sink(tilt: float, slow_drop: float) -> list[tuple[str, float]]:
+        machine = FallEvents(CFG)
+        out = []
+        for i in range(40):
+            obs = Observation(1, LYING, (0.5, 0.5), 0.1, tilt, slow_drop=slow_drop, size=0.4)
+            out += [(e.event, round(e.video_time, 2)) for e in machine.step(i / FPS, [obs])]
+        return out
+
+    # The fast drop (0.1) is under min_drop; over slow_drop_within_s the trunk sank 0.35 and lies tipped.
+    assert sink(80.0, 0.35) == [("fall_suspected", 0.2), ("fall_alert", 2.2)]
+    assert sink(30.0, 0.35) == []  # not tipped past horizontal
+    assert sink(80.0, 0.2) == []  # sank too little
+
+
+def test_strong_classifier_evidence_with_a_small_drop() -> None:
+    sure = np.array([0.97, 0.0, 0.0, 0.03, 0.0])
+    # P(fall) 0.97, drop 0.15 (< min_drop), slow drop 0.15 (>= strong_min_drop): a fall the camera foreshortens.
+    assert run([(0.5, sure), (3.0, LYING)], drop=0.15, tilt=30.0, slow_drop=0.15)[:1] == [("fall_suspected", 0.2)]
+    fairly_sure = np.array([0.85, 0.05, 0.0, 0.1, 0.0])
+    assert run([(0.5, fairly_sure), (3.0, LYING)], drop=0.15, tilt=30.0, slow_drop=0.15) == []  # not strong
+
+
+def test_cancel_ends_every_episode_and_a_person_still_down_restarts_long_lie() -> None:
+    cfg = dataclasses.replace(CFG, long_lie_s=5.0)
+    machine = FallEvents(cfg)
     for i in range(3):
         machine.step(i / FPS, [Observation(1, FALLING, (0.5, 0.5), 0.5)])
     assert machine.states() == {1: "suspected"}
     cancelled = machine.cancel(0.5)
     assert [(e.event, e.track_id, e.video_time) for e in cancelled] == [("cancelled", 1, 0.5)]
     assert cancelled[0].probs is not None and cancelled[0].probs["fall"] == pytest.approx(0.9)
-    later = [machine.step(0.6 + i / FPS, [Observation(1, FALLING, (0.5, 0.5), 0.5)]) for i in range(10)]
-    assert not any(later)
+    # Still lying, no new drop (the detector counts drops only since the episode ended): no new
+    # suspicion, and long_lie comes long_lie_s after the cancel, not at once.
+    later = [
+        (e.event, round(e.video_time, 1))
+        for i in range(100)
+        for e in machine.step(0.6 + i / FPS, [Observation(1, LYING, (0.5, 0.5), 0.0)])
+    ]
+    assert later == [("long_lie", 5.5)]
+
+
+def test_alert_while_the_camera_is_lost_says_so_and_comes_at_confirm_s() -> None:
+    machine = FallEvents(CFG)
+    for i in range(3):
+        machine.step(i / FPS, [Observation(1, FALLING, (0.5, 0.5), 0.5)])
+    machine.camera_lost = True
+    events = [e for i in range(3, 40) for e in machine.idle(i / FPS)]
+    assert [(e.event, round(e.video_time, 1), e.detail) for e in events] == [("fall_alert", 2.2, "camera lost")]
+
+
+def test_snapshot_and_restore_carry_an_episode_across_a_restart() -> None:
+    machine = FallEvents(CFG)
+    for i in range(3):
+        machine.step(i / FPS, [Observation(1, FALLING, (0.5, 0.5), 0.5, size=0.4)])
+    state = machine.snapshot(0.5, wall_time=1000.0)  # suspected at 0.2 s = wall 999.7
+    resumed = FallEvents(CFG)
+    resumed.restore(state, video_time=0.0, wall_time=1001.0)  # restarted 1 s later, its clock from 0
+    events = [(e.event, round(e.video_time, 1)) for i in range(20) for e in resumed.idle(i / FPS)]
+    assert events == [("fall_alert", 0.7)]  # confirm_s (2 s) after the original suspicion, once
+    with pytest.raises(ValueError, match=r"episodes\[0\]"):
+        FallEvents(CFG).restore({"version": 1, "episodes": [{"kind": "fall"}]}, 0.0, 0.0)
 
 
 def test_heartbeat_every_heartbeat_s() -> None:
@@ -193,14 +295,3 @@ def test_read_events_names_the_bad_line(tmp_path: Path) -> None:
     path.write_text(Event("heartbeat", 1.0).to_json() + os.linesep + '{"event": "heartbeat"}\n')
     with pytest.raises(ValueError, match=r"events\.jsonl:2: event line lacks"):
         read_events(path)
-
-
-def test_cooldown_survives_frames_where_the_person_is_not_seen() -> None:
-    machine = FallEvents(CFG)
-    seen = [Observation(1, FALLING, (0.5, 0.5), 0.5)]
-    for i in range(3):
-        machine.step(i / FPS, seen)
-    machine.cancel(0.3)
-    machine.step(0.4, [])  # the pose stage missed the person in this frame
-    later = [e.event for i in range(10) for e in machine.step(0.5 + i / FPS, seen)]
-    assert later == []

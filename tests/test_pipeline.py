@@ -309,7 +309,7 @@ def test_two_people_are_tracked_apart_and_classified_in_one_batch_per_frame(tmp_
         backend_run = pipeline.classifier.backend.run
         pipeline.classifier.backend.run = lambda w: batches.append(len(w)) or backend_run(w)  # counts calls
         while pipeline.step():
-            ids |= {t.id for t in pipeline.tracker.tracks}
+            ids |= {t.id for t in pipeline.detector.tracker.tracks}
     finally:
         pipeline.stop()
     assert ids == {1, 2}  # two people, two ids, never a third

@@ -168,6 +168,9 @@ def events_text(section: dict[str, Any]) -> str:
             ):
                 if c[key]:
                     notes.append(f"  {name}, {source}, {what}: {', '.join(c[key])}")
+            if c["open_at_end"]:
+                still = ", ".join(f"{clip} ({'/'.join(states)})" for clip, states in c["open_at_end"].items())
+                notes.append(f"  {name}, {source}, episodes still open at the clip's end: {still}")
     return "\n".join(lines + notes)
 
 

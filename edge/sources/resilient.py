@@ -98,7 +98,8 @@ class ResilientSource(FrameSource):
         """The backend currently open (None while a live source is down)."""
         return self._inner
 
-    def _now(self) -> float:
+    def now(self) -> float:
+        """The source's clock now: seconds since it started, on the same scale as its frames' video_time."""
         return self._clock() - self._t0
 
     def _try_open(self) -> None:
@@ -135,10 +136,10 @@ class ResilientSource(FrameSource):
             self._delay = self.backoff_s
             if self.lost:
                 self.lost = False
-                self._status.append(SourceStatus("source_restored", self._now()))
+                self._status.append(SourceStatus("source_restored", self.now()))
                 logger.warning("source restored")
             started = self._inner.started_at if self._inner is not None else None
-            video_time = self._now() if started is None else started + frame.video_time - self._t0
+            video_time = self.now() if started is None else started + frame.video_time - self._t0
             frame = Frame(frame.image, video_time, self._index)
             self._index += 1
             return frame
@@ -150,7 +151,7 @@ class ResilientSource(FrameSource):
         stalled = now - self._last_frame_at
         if stalled >= self.lost_after_s and not self.lost:
             self.lost = True
-            self._status.append(SourceStatus("source_lost", self._now()))
+            self._status.append(SourceStatus("source_lost", self.now()))
             logger.error("source lost: no frame for %.1f s", stalled)
         if self._inner is None:
             self._sleep(max(0.0, min(self.poll_s, self._next_open_at - self._clock())))

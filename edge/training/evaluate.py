@@ -197,9 +197,10 @@ class ClipEvents:
     """What the product's alarm did on one replayed clip; times in seconds on the clip's clock.
 
     kind: "fall" or "adl"; onset_s: the labelled fall onset (None: a daily-activity clip, or unlabelled).
-    suspected_s / alert_s: the first fall_suspected / fall_alert no earlier than ONSET_TOLERANCE_S
+    suspected_s / alert_s: the first fall_suspected / alarm (fall_alert or long_lie) no earlier than ONSET_TOLERANCE_S
     before the onset (the first at all in a clip without onset); None when there was none.
     early_s: in a fall clip, the fall_suspected times before that (false alarms before the fall).
+    open_at_end: the states ("suspected", "alert") of the episodes still open when the clip ended.
     """
 
     clip_id: str
@@ -209,6 +210,7 @@ class ClipEvents:
     suspected_s: float | None
     alert_s: float | None
     early_s: tuple[float, ...] = ()
+    open_at_end: tuple[str, ...] = ()
 
     @property
     def suspected_delay_s(self) -> float | None:
@@ -221,7 +223,9 @@ class ClipEvents:
         return None if self.alert_s is None or self.onset_s is None else self.alert_s - self.onset_s
 
 
-def clip_events(clip_id: str, source: str, kind: str, onset_s: float | None, events: list[Event]) -> ClipEvents:
+def clip_events(
+    clip_id: str, source: str, kind: str, onset_s: float | None, events: list[Event], open_at_end: tuple[str, ...] = ()
+) -> ClipEvents:
     """Score one clip's events (edge.events.Event, video_time on the clip's clock); see ClipEvents."""
     since = -np.inf if onset_s is None or kind != "fall" else onset_s - ONSET_TOLERANCE_S
 
@@ -229,7 +233,8 @@ def clip_events(clip_id: str, source: str, kind: str, onset_s: float | None, eve
         return next((e.video_time for e in events if e.event == name and e.video_time >= since), None)
 
     early = tuple(e.video_time for e in events if e.event == "fall_suspected" and e.video_time < since)
-    return ClipEvents(clip_id, source, kind, onset_s, first("fall_suspected"), first("fall_alert"), early)
+    alert = min((t for t in (first("fall_alert"), first("long_lie")) if t is not None), default=None)
+    return ClipEvents(clip_id, source, kind, onset_s, first("fall_suspected"), alert, early, open_at_end)
 
 
 def spread(values: list[float]) -> dict[str, float | None]:
@@ -260,5 +265,6 @@ def events_report(results: list[ClipEvents]) -> dict[str, dict[str, Any]]:
             "adl_clips": len(adl),
             "adl_suspected": [r.clip_id for r in adl if r.suspected_s is not None],
             "adl_alerted": [r.clip_id for r in adl if r.alert_s is not None],
+            "open_at_end": {r.clip_id: list(r.open_at_end) for r in falls + adl if r.open_at_end},
         }
     return out

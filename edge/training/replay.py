@@ -1,5 +1,6 @@
-"""Dataset clips replayed through the product's own alarm: a clip's keypoints as a recorded trace, run
-through the whole pipeline after pose (tracker, windows, classifier, edge.events.FallEvents).
+"""Dataset clips replayed through the product's own alarm: a clip's keypoints fed straight into the
+detector that the pipeline runs after pose (edge.detector.FallDetector: tracker, windows, classifier,
+the fall rule).
 
     pose = VideoPose(PoseConfig(), Path("~/.cache/fallwatch/pose").expanduser(), 15.0, cached_only=True)
     clips = video_clips(Path("../shared/data"), ["gmdcsa24"], pose).clips  # DatasetError: a video not cached
@@ -17,7 +18,6 @@ keypoints the training windows were cut from. Two ways to replay a clip (`modes`
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge.classifier.base import Classifier
-from edge.config import ClassifierConfig, PoseConfig, load_config
+from edge.config import ClassifierConfig, load_config
 from edge.events import Event
 from edge.features import FeatureConfig
-from edge.pose.recorded import Trace, record_trace
+from edge.pose.recorded import Trace
+from edge.skeleton import Skeletons
 from edge.training.clips import Clip, DatasetError
 from edge.training.evaluate import ClipEvents, clip_events
 from edge.training.train import FEATURES_FILE, MODEL_FILE
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
     from edge.training.datasets import Loaded
     from edge.training.pose_cache import VideoPose
 
-# The video sources whose clips are replayed by `fallwatch evaluate --events`.
-EVENT_SOURCES = ("gmdcsa24", "urfd_video")
+# The video sources whose clips are replayed by `fallwatch evaluate --events`: every one with timed falls
+# or daily activities.
+EVENT_SOURCES = ("gmdcsa24", "urfd_video", "le2i", "upfall", "phone_falls")
 AS_IS_CONFIRM_S = 1.0
 ONNX_FILE = Path(MODEL_FILE).with_suffix(".onnx").name  # what `fallwatch export` writes beside the .keras
 TRACE_HEIGHT = 240  # pixels; only the aspect matters to the features, the replayed frames are blank
@@ -138,45 +140,36 @@ def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
     return Trace(times, np.concatenate([trace.keypoints, extra]), trace.size, {**trace.meta, "held_s": hold_s})
 
 
-class _NoAlerts:
-    """Alerts that go nowhere: a replay asks when the product would alarm, not how it delivers."""
-
-    def handle(
-        self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
-    ) -> None:
-        """Nothing to deliver."""
-
-    def cancel_requested(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-def replay(trace: Path, model: ReplayModel, overrides: Sequence[str] = ()) -> list[Event]:
-    """Run the recorded trace file through the pipeline (pose.type = "recorded", no alerts, no events log,
-    heartbeats off) with config `overrides` (e.g. "events.confirm_s=1"); every event it raised, in order.
-
-    Raises ConfigError for a bad override, TraceError naming an unreadable trace.
-    """
-    from edge.pipeline import Pipeline
+def replay(trace: Trace, model: ReplayModel, overrides: Sequence[str] = ()) -> Replayed:
+    """Feed the trace's keypoints, frame by frame, into the detector (heartbeats off, no state file)
+    with config `overrides` (e.g. "events.confirm_s=1"): every event it raised, in order, and the
+    episodes still open at the end. Raises ConfigError for a bad override."""
+    from edge.detector import FallDetector
 
     cfg = load_config(None, ["events.heartbeat_s=0", *overrides])
-    cfg.source.uri = str(trace)
-    cfg.pose = PoseConfig(type="recorded", recorded_path=str(trace))
     cfg.features = model.features
-    pipeline = Pipeline(cfg, classifier=model.classifier, alerts=_NoAlerts(), events_path="")
-    pipeline.run()
-    return pipeline.events
+    detector = FallDetector(cfg, model.classifier)
+    events: list[Event] = []
+    for t, people in zip(trace.times, trace.keypoints, strict=True):
+        found = people[(people[..., 2] > 0).any(axis=1)]
+        events += detector.step(float(t), Skeletons(found.astype(np.float32), trace.aspect)).events
+    return Replayed(events, tuple(e.state for e in detector.open_episodes()))
 
 
-def replay_clip(clip: Clip, model: ReplayModel, mode: Mode, folder: Path) -> list[Event]:
-    """The events of one clip replayed in `mode`; its trace is written to `folder` (replaced per clip)."""
+@dataclass(frozen=True)
+class Replayed:
+    """One replay: its events in order, and the states of the episodes still open at the end."""
+
+    events: list[Event]
+    open_at_end: tuple[str, ...]
+
+
+def replay_clip(clip: Clip, model: ReplayModel, mode: Mode) -> Replayed:
+    """One clip replayed in `mode`."""
     trace = clip_trace(clip)
     if mode.hold_s > 0:
         trace = held(trace, mode.hold_s)
-    path = record_trace(folder / "clip.npz", trace)
-    return replay(path, model, mode.overrides)
+    return replay(trace, model, mode.overrides)
 
 
 def replay_clips(
@@ -187,11 +180,12 @@ def replay_clips(
     on_clip(clip) is called after each clip (progress).
     """
     results: dict[str, list[ClipEvents]] = {mode.name: [] for mode in replays}
-    with tempfile.TemporaryDirectory(prefix="fallwatch-replay-") as folder:
-        for clip in clips:
-            for mode in replays:
-                events = replay_clip(clip, model, mode, Path(folder))
-                results[mode.name].append(clip_events(clip.clip_id, clip.source, clip.kind, clip.fall_onset_s, events))
-            if on_clip is not None:
-                on_clip(clip)
+    for clip in clips:
+        for mode in replays:
+            done = replay_clip(clip, model, mode)
+            results[mode.name].append(
+                clip_events(clip.clip_id, clip.source, clip.kind, clip.fall_onset_s, done.events, done.open_at_end)
+            )
+        if on_clip is not None:
+            on_clip(clip)
     return results

@@ -1,0 +1,210 @@
+"""The detector: one room's tracks, windows, features, classifier call, fall-rule evidence and events.
+
+    detector = FallDetector(cfg, classifier)            # cfg: Config; classifier: edge.classifier.Classifier
+    result = detector.step(video_time, skeletons)        # every processed frame, even with nobody in view
+    result.tracks, result.probs, result.events           # tracks, {track id: probs (5,)}, new Events
+    detector.idle(video_time)                            # a live camera that delivers no frame: timers go on
+    detector.camera("source_lost", video_time)           # outages: one source_lost per outage, across restarts
+    detector.cancel(video_time)                          # the cancel button
+    detector.open_episodes()                             # what is still open (summaries)
+
+With `state_path`, the open episodes and the current camera outage are written there atomically at
+every change (JSON, wall-clock times) and `resume()` takes them up again after a restart: an episode
+keeps its timers, and an outage already pushed is not pushed again. The pipeline, replay, evaluation
+and benchmarks all feed keypoints through this one object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.classes import CLASSES
+from edge.classifier.base import Classifier
+from edge.config import Config
+from edge.events import Event, FallEvents, Observation, OpenEpisode
+from edge.features import window_features
+from edge.files import write_atomic
+from edge.skeleton import Skeletons
+from edge.tracking import Track, Tracker
+
+logger = logging.getLogger(__name__)
+
+# The stages the detector times (seconds per step), in the pipeline's summary.
+DETECTOR_STAGES = ("features", "classify", "events")
+# Events after which the state file is rewritten.
+STATEFUL = frozenset(
+    {"fall_suspected", "fall_alert", "long_lie", "recovered", "cancelled", "source_lost", "source_restored"}
+)
+# Seconds without a frame after which an alert says the camera is lost.
+CAMERA_SILENT_S = 1.0
+
+
+@dataclass
+class DetectorStep:
+    """What one frame gave: every live track, the probabilities of those classified this frame, the
+    new events, and seconds spent per stage (DETECTOR_STAGES)."""
+
+    tracks: list[Track]
+    probs: dict[int, np.ndarray]
+    events: list[Event]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class FallDetector:
+    """One room. cfg: the Config (tracking, features, events); classifier: predict(windows) -> probs.
+
+    state_path: the state file ("" = none: files and replays); wall_clock: epoch seconds (injectable).
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        classifier: Classifier,
+        state_path: str = "",
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cfg = cfg
+        self.classifier = classifier
+        ev = cfg.events
+        self.tracker = Tracker(cfg.tracking, cfg.features, history_s=ev.motion_memory_s + 1.0)
+        self.events = FallEvents(ev)
+        self.state_path = state_path
+        self._wall = wall_clock
+        self._outage: dict[str, Any] | None = None
+        self._last_frame: float | None = None
+        self.windows_classified = 0
+
+    # -- per frame ----------------------------------------------------------------------------------
+    def step(self, video_time: float, skeletons: Skeletons) -> DetectorStep:
+        """Track, classify (one batched call for every track with a full window) and run the fall rule."""
+        t = video_time
+        clock = time.perf_counter
+        t0 = clock()
+        tracks = self.tracker.step(skeletons, t)
+        ready, rows = [], []
+        for track in tracks:
+            if track.seen:
+                window, full = track.window.window(t)
+                if full:
+                    ready.append(track)
+                    rows.append(window_features(window, skeletons.aspect, self.cfg.features))
+        t1 = clock()
+        probs = self.classifier.predict(np.stack(rows)) if rows else np.zeros((0, len(CLASSES)), np.float32)
+        self.windows_classified += len(rows)
+        by_id = {track.id: p for track, p in zip(ready, probs, strict=True)}
+        t2 = clock()
+        events = self._restored_camera(t)
+        self._last_frame = t
+        self.events.camera_lost = False
+        events += self.events.step(t, [self._observe(tr, by_id.get(tr.id), t) for tr in tracks if tr.seen])
+        self._saved(events)
+        t3 = clock()
+        return DetectorStep(tracks, by_id, events, {"features": t1 - t0, "classify": t2 - t1, "events": t3 - t2})
+
+    def _observe(self, track: Track, probs: np.ndarray | None, t: float) -> Observation:
+        """The fall rule's view of one seen track: probabilities, place, drops, trunk tilt, size."""
+        ev = self.cfg.events
+        since = self.events.motion_since(track.id)
+        return Observation(
+            track.id,
+            probs,
+            track.centre,
+            track.drop(t, ev.drop_within_s, ev.motion_memory_s, since),
+            track.trunk_tilt,
+            track.drop(t, ev.slow_drop_within_s, ev.motion_memory_s, since),
+            track.size,
+            track.first_seen,
+            track.aspect,
+        )
+
+    def idle(self, video_time: float) -> list[Event]:
+        """No frame now (a live source that is down or slow): episode timers and heartbeats go on."""
+        silent = self._last_frame is None or video_time - self._last_frame >= CAMERA_SILENT_S
+        self.events.camera_lost = silent
+        events = self.events.idle(video_time)
+        self._saved(events)
+        return events
+
+    def camera(self, kind: str, video_time: float) -> list[Event]:
+        """A source status ("source_lost" / "source_restored") -> its event, once per outage: an outage
+        already pushed before a restart is not pushed again."""
+        if kind == "source_lost":
+            self.events.camera_lost = True
+            if self._outage is not None:
+                logger.info("camera still lost since before the restart: not reported again")
+                return []
+            event = Event("source_lost", video_time)
+            self._outage = {"id": event.id, "since_wall": self._wall()}
+        elif kind == "source_restored":
+            event = Event("source_restored", video_time)
+            self._outage = None
+        else:
+            raise ValueError(f"unknown source status {kind!r}")
+        self._saved([event])
+        return [event]
+
+    def _restored_camera(self, t: float) -> list[Event]:
+        """A frame while an outage from before a restart is open: the camera is back."""
+        if self._outage is None or self.events.camera_lost:
+            return []
+        self._outage = None
+        return [Event("source_restored", t)]
+
+    def cancel(self, video_time: float) -> list[Event]:
+        """The cancel button: every open episode ends with `cancelled`."""
+        events = self.events.cancel(video_time)
+        self._saved(events)
+        return events
+
+    def states(self) -> dict[int, str]:
+        """track id -> "ok" | "suspected" | "alert" (for drawing)."""
+        return self.events.states()
+
+    def open_episodes(self) -> list[OpenEpisode]:
+        """The episodes still open, oldest first."""
+        return self.events.open_episodes()
+
+    # -- across restarts ----------------------------------------------------------------------------
+    def resume(self, video_time: float) -> None:
+        """Take up the state file's open episodes and outage (a live source's restart). A missing file
+        is a first start; an unreadable one is logged (naming it) and replaced at the next change."""
+        if not self.state_path or not Path(self.state_path).is_file():
+            return
+        try:
+            data = json.loads(Path(self.state_path).read_text(encoding="utf-8"))
+            self.events.restore(data, video_time, self._wall())
+            outage = data.get("outage")
+            if outage is not None and not (isinstance(outage, dict) and {"id", "since_wall"} <= set(outage)):
+                raise ValueError(f"outage {outage!r}: expected {{'id', 'since_wall'}}")
+            self._outage = outage
+        except (OSError, ValueError, AttributeError) as exc:
+            logger.error("%s: cannot resume from the state file (%s); starting afresh", self.state_path, exc)
+            self.events.places = [p for p in self.events.places if p.episode is None]
+            return
+        opened = self.events.open_episodes()
+        if opened or self._outage:
+            lost = " and a camera outage" if self._outage else ""
+            logger.warning("resumed %d open episode(s)%s from %s", len(opened), lost, self.state_path)
+
+    def _saved(self, events: list[Event]) -> None:
+        """Rewrite the state file when one of `events` changed what it holds."""
+        if not self.state_path or not any(e.event in STATEFUL for e in events):
+            return
+        now = events[-1].video_time
+        data = self.events.snapshot(now, self._wall())
+        data["outage"] = self._outage
+        try:
+            write_atomic(self.state_path, (json.dumps(data, indent=1) + "\n").encode())
+        except OSError as exc:  # the alert itself must still go out
+            logger.error("%s: cannot write the state file: %s", self.state_path, exc.strerror or exc)
+
+
+__all__ = ["DETECTOR_STAGES", "DetectorStep", "FallDetector"]
