@@ -238,3 +238,11 @@ def test_channel_endpoints_without_sending(url: str, endpoint: tuple[str, int]) 
 @pytest.mark.parametrize(("state", "status"), [(True, "PASS"), (False, "FAIL"), (None, "SKIP")])
 def test_clock(state: bool | None, status: str) -> None:
     assert check_clock(lambda: state).status == status
+
+
+def test_doctor_per_camera_reads_that_cameras_config(capsys: pytest.CaptureFixture[str]) -> None:
+    """`fallwatch doctor --camera NAME` checks fallwatch@NAME's own config (here: there is none)."""
+    status = cli_main(["doctor", "--camera", "no-such-camera", "--camera-timeout", "0.1", "--net-timeout", "0.1"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL  config       /etc/fallwatch/no-such-camera/config.toml: cannot read config file" in out
