@@ -84,6 +84,9 @@ class PoseConfig:
         seconds; 0 = off.
     min_pose_visibility: a skeleton whose mean landmark visibility is below this counts as nobody.
 
+    max_fps: pose at most this many frames a second (0 = the classifier's rate, features.rate_hz);
+        every frame still reaches the output, annotated with the latest skeletons.
+
     trt_pose knobs (see edge/pose/trt_pose.py):
     trt_pose_model: the network as ONNX (`fallwatch pose export WEIGHTS.pth` writes it); its TensorRT
         engine is the same path with .engine, checked against a build record beside it.
@@ -104,8 +107,10 @@ class PoseConfig:
     trt_pose_runtime: Literal["auto", "tensorrt", "onnxruntime"] = "auto"
     trt_pose_rebuild_engine: bool = True
     recorded_path: str = ""
+    max_fps: float = 0.0
 
     def __post_init__(self) -> None:
+        check(0 <= self.max_fps <= 240, "pose.max_fps", self.max_fps, "must be in [0, 240] (0 = features.rate_hz)")
         for key in ("min_detection_confidence", "min_tracking_confidence"):
             value = getattr(self, key)
             check(0 < value <= 1, f"pose.{key}", value, "must be in (0, 1]")

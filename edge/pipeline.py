@@ -10,7 +10,9 @@
     pipeline.events                      # every Event emitted, in order (also in cfg.log.events)
     pipeline.detector.open_episodes()    # what was still open when the source ended (also in the summary)
 
-Per frame, in this order: decode (source.read), pose, the detector (edge.detector.FallDetector:
+Per frame, in this order: decode (source.read), pose (at most pose.max_fps times a second, by default
+the classifier's rate: a 30 fps camera is posed every other frame), the detector on posed frames
+(edge.detector.FallDetector:
 features = tracking and each seen track's window, classify = ONE batched call for every track with a
 full window, events = the fall rule), the cancel button, the events log, then edge.alerts.AlertHub
 (GPIO, push outbox, MQTT), output (the annotated frame, EVERY frame: frames out == frames in,
@@ -25,6 +27,7 @@ them the GPIO pins, are released right after the output; the events log is close
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
@@ -69,6 +72,7 @@ class Summary:
 
     frames_in: int = 0
     frames_out: int = 0
+    frames_posed: int = 0
     seconds: float = 0.0
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     events: Counter[str] = field(default_factory=Counter)
@@ -87,7 +91,8 @@ class Summary:
         stages = "  ".join(f"{s} {self.ms_per_frame(s):.2f}" for s in STAGES)
         events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
         text = (
-            f"frames in {self.frames_in}, out {self.frames_out}, {self.seconds:.1f} s, {self.fps:.1f} fps\n"
+            f"frames in {self.frames_in}, out {self.frames_out}, posed {self.frames_posed}, "
+            f"{self.seconds:.1f} s, {self.fps:.1f} fps\n"
             f"ms per frame: {stages}\n"
             f"windows classified: {self.windows_classified}; events: {events}"
         )
@@ -128,6 +133,10 @@ class Pipeline:
         self._old_handlers: dict[int, Any] = {}
         self._notifier: Any = None
         self._failed = False
+        # Pose runs once per slot of 1 / pose_rate seconds; between slots the output shows the last result.
+        self.pose_rate = cfg.pose.max_fps or cfg.features.rate_hz
+        self._pose_slot: int | None = None
+        self._shown: tuple[list[Track], dict[int, np.ndarray]] = ([], {})
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -308,30 +317,42 @@ class Pipeline:
         stage = self.summary.stage_s
         self.summary.frames_in += 1
         t = frame.video_time
-        # pose: canonical skeletons of everyone in view
-        t0 = clock()
-        skeletons = self.pose.estimate(frame)
-        t1 = clock()
-        # detector: tracks, windows and features, one batched classifier call, the fall rule
-        result = self.detector.step(t, skeletons)
-        for name, seconds in result.seconds.items():
-            stage[name] += seconds
-        self.summary.windows_classified = self.detector.windows_classified
-        events = result.events
+        events: list[Event] = []
+        if self._pose_due(t):
+            # pose: canonical skeletons of everyone in view
+            t0 = clock()
+            skeletons = self.pose.estimate(frame)
+            stage["pose"] += clock() - t0
+            # detector: tracks, windows and features, one batched classifier call, the fall rule
+            result = self.detector.step(t, skeletons)
+            for name, seconds in result.seconds.items():
+                stage[name] += seconds
+            self.summary.windows_classified = self.detector.windows_classified
+            self.summary.frames_posed += 1
+            events = result.events
+            self._shown = (result.tracks, result.probs)
         t2 = clock()
         if self.alerts is not None and self.alerts.cancel_requested():
             events += self.detector.cancel(t)
-        self._emit(events, frame, result.tracks)
+        self._emit(events, frame, self._shown[0])
         t3 = clock()
         # output: every frame, annotated with what is known now (never waits for a decision)
-        self.sink.write(self._annotate(frame, result.tracks, result.probs))
+        self.sink.write(self._annotate(frame, *self._shown))
         t4 = clock()
-        stage["pose"] += t1 - t0
         stage["events"] += t3 - t2
         stage["output"] += t4 - t3
         if self.watchdog is not None:
             self.watchdog(time.monotonic())
         return events
+
+    def _pose_due(self, video_time: float) -> bool:
+        """True for the first frame in each 1 / pose_rate slot of video time (slots centred on multiples
+        of the period, so timestamp jitter does not skip a sample); a clock that goes back starts over."""
+        slot = math.floor(video_time * self.pose_rate + 0.25)
+        if slot == self._pose_slot:
+            return False
+        self._pose_slot = slot
+        return True
 
     def _emit(self, events: list[Event], frame: Frame | None = None, tracks: list[Track] | None = None) -> None:
         """Log each event (durably), then hand it to the alerts with the person's skeleton."""
