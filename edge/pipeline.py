@@ -27,7 +27,6 @@ them the GPIO pins, are released right after the output; the events log is close
 from __future__ import annotations
 
 import logging
-import math
 import signal
 import threading
 import time
@@ -46,6 +45,7 @@ from edge.detector import FallDetector
 from edge.events import Event, EventLog, OpenEpisode
 from edge.output.base import FrameSink
 from edge.pose.base import PoseEstimator
+from edge.pose.rate import PoseRate
 from edge.sources.base import Frame, FrameSource
 from edge.tracking import Track
 
@@ -133,9 +133,8 @@ class Pipeline:
         self._old_handlers: dict[int, Any] = {}
         self._notifier: Any = None
         self._failed = False
-        # Pose runs once per slot of 1 / pose_rate seconds; between slots the output shows the last result.
-        self.pose_rate = cfg.pose.max_fps or cfg.features.rate_hz
-        self._pose_slot: int | None = None
+        # Pose runs at most pose.max_fps a second; between pose frames the output shows the last result.
+        self.pose_rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
         self._shown: tuple[list[Track], dict[int, np.ndarray]] = ([], {})
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -318,7 +317,7 @@ class Pipeline:
         self.summary.frames_in += 1
         t = frame.video_time
         events: list[Event] = []
-        if self._pose_due(t):
+        if self.pose_rate.due(t):
             # pose: canonical skeletons of everyone in view
             t0 = clock()
             skeletons = self.pose.estimate(frame)
@@ -344,15 +343,6 @@ class Pipeline:
         if self.watchdog is not None:
             self.watchdog(time.monotonic())
         return events
-
-    def _pose_due(self, video_time: float) -> bool:
-        """True for the first frame in each 1 / pose_rate slot of video time (slots centred on multiples
-        of the period, so timestamp jitter does not skip a sample); a clock that goes back starts over."""
-        slot = math.floor(video_time * self.pose_rate + 0.25)
-        if slot == self._pose_slot:
-            return False
-        self._pose_slot = slot
-        return True
 
     def _emit(self, events: list[Event], frame: Frame | None = None, tracks: list[Track] | None = None) -> None:
         """Log each event (durably), then hand it to the alerts with the person's skeleton."""
