@@ -50,7 +50,12 @@ def _tensorrt(cfg: PoseConfig) -> tuple[Network, int]:
     hint = "set pose.trt_pose_rebuild_engine = true or run: sudo install/jetson-setup.sh --steps pose_engine"
     runner = EngineRunner(cfg.trt_pose_engine, cfg.trt_pose_model, 1, cfg.trt_pose_rebuild_engine, hint)
     order = [runner.output_names.index(name) for name in ("cmap", "paf")]
-    return (lambda x: [runner.run(x)[i] for i in order]), runner.input_shape[-1]
+
+    def network(images: np.ndarray) -> list[np.ndarray]:
+        outputs = runner.run(images)
+        return [outputs[i] for i in order]
+
+    return network, runner.input_shape[-1]
 
 
 def _onnxruntime(cfg: PoseConfig) -> tuple[Network, int]:
