@@ -45,6 +45,9 @@ STATEFUL = frozenset(
 )
 # Seconds without a frame after which an alert says the camera is lost.
 CAMERA_SILENT_S = 1.0
+# While an episode is open the state file is also rewritten this often (s), so that a restart finds the
+# person's place where they are now, not where the episode began.
+RESAVE_S = 1.0
 
 
 @dataclass
@@ -80,6 +83,7 @@ class FallDetector:
         self._wall = wall_clock
         self._outage: dict[str, Any] | None = None
         self._last_frame: float | None = None
+        self._saved_at = -np.inf
         self.windows_classified = 0
 
     # -- per frame ----------------------------------------------------------------------------------
@@ -105,7 +109,7 @@ class FallDetector:
         self._last_frame = t
         self.events.camera_lost = False
         events += self.events.step(t, [self._observe(tr, by_id.get(tr.id), t) for tr in tracks if tr.seen])
-        self._saved(events)
+        self._saved(events, t)
         t3 = clock()
         return DetectorStep(tracks, by_id, events, {"features": t1 - t0, "classify": t2 - t1, "events": t3 - t2})
 
@@ -123,6 +127,7 @@ class FallDetector:
             track.size,
             track.first_seen,
             track.aspect,
+            track.tipped_over(t, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since),
         )
 
     def idle(self, video_time: float) -> list[Event]:
@@ -130,7 +135,7 @@ class FallDetector:
         silent = self._last_frame is None or video_time - self._last_frame >= CAMERA_SILENT_S
         self.events.camera_lost = silent
         events = self.events.idle(video_time)
-        self._saved(events)
+        self._saved(events, video_time)
         return events
 
     def camera(self, kind: str, video_time: float) -> list[Event]:
@@ -148,7 +153,7 @@ class FallDetector:
             self._outage = None
         else:
             raise ValueError(f"unknown source status {kind!r}")
-        self._saved([event])
+        self._saved([event], video_time)
         return [event]
 
     def _restored_camera(self, t: float) -> list[Event]:
@@ -161,7 +166,7 @@ class FallDetector:
     def cancel(self, video_time: float) -> list[Event]:
         """The cancel button: every open episode ends with `cancelled`."""
         events = self.events.cancel(video_time)
-        self._saved(events)
+        self._saved(events, video_time)
         return events
 
     def states(self) -> dict[int, str]:
@@ -194,11 +199,15 @@ class FallDetector:
             lost = " and a camera outage" if self._outage else ""
             logger.warning("resumed %d open episode(s)%s from %s", len(opened), lost, self.state_path)
 
-    def _saved(self, events: list[Event]) -> None:
-        """Rewrite the state file when one of `events` changed what it holds."""
-        if not self.state_path or not any(e.event in STATEFUL for e in events):
+    def _saved(self, events: list[Event], now: float) -> None:
+        """Rewrite the state file when one of `events` changed what it holds, and every RESAVE_S while an
+        episode is open."""
+        if not self.state_path:
             return
-        now = events[-1].video_time
+        changed = any(e.event in STATEFUL for e in events)
+        if not changed and not (self.events.open_episodes() and now - self._saved_at >= RESAVE_S):
+            return
+        self._saved_at = now
         data = self.events.snapshot(now, self._wall())
         data["outage"] = self._outage
         try:

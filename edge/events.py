@@ -87,9 +87,10 @@ class Event:
 #      slow:   the classifier says down, the trunk is tipped past tipped_deg from vertical, and it
 #              dropped >= slow_min_drop within slow_drop_within_s (older people sink and slide: their
 #              trunk drops 0.05-0.15 body lengths within 0.8 s, too little for the fast rule);
-#      strong: P(fall) >= strong_fall_threshold, and the trunk dropped >= strong_min_drop within
-#              slow_drop_within_s or is tipped past tipped_deg (a fall the classifier is sure of
-#              whose drop the camera foreshortens).
+#      strong: P(fall) >= strong_fall_threshold, and within slow_drop_within_s the trunk dropped >=
+#              strong_min_drop or tipped over (from within upright_max_deg of vertical to past
+#              tipped_deg): a fall the classifier is sure of whose drop the camera foreshortens. The
+#              classifier alone is not enough: on a person lying still its P(fall) flickers up to 0.99.
 #    Drops count only within motion_memory_s and after the track's last episode ended, so a fall
 #    already under way when the classifier's window filled is caught, and an old drop never raises a
 #    second episode. A track lost (unseen for lost_fall_s, not at the image border, outside the bed
@@ -152,6 +153,7 @@ class Observation:
     counting only since FallEvents.motion_since(track_id). tilt: Track.trunk_tilt, the trunk's
     degrees from vertical, or None when the trunk is not seen. size: the body's extent in image
     heights (Track.size). first_seen: the track's first video time. aspect: the frame's width / height.
+    tipped_over: Track.tipped_over() within slow_drop_within_s (the trunk went from upright to tipped).
     """
 
     track_id: int
@@ -163,6 +165,7 @@ class Observation:
     size: float = 0.0
     first_seen: float = 0.0
     aspect: float = 1.0
+    tipped_over: bool = False
 
 
 @dataclass(eq=False)
@@ -399,7 +402,7 @@ class FallEvents:
         down = self._down_score(obs.probs) >= cfg.down_threshold
         fast = (p_fall >= cfg.fall_threshold or down) and obs.drop >= cfg.min_drop
         slow = down and self._tipped(obs) and obs.slow_drop >= cfg.slow_min_drop
-        strong = p_fall >= cfg.strong_fall_threshold and (obs.slow_drop >= cfg.strong_min_drop or self._tipped(obs))
+        strong = p_fall >= cfg.strong_fall_threshold and (obs.slow_drop >= cfg.strong_min_drop or obs.tipped_over)
         return fast or slow or strong
 
     def _in_bed(self, point: tuple[float, float]) -> bool:

@@ -104,8 +104,9 @@ class Summary:
 class Pipeline:
     """Runs the stages; every argument but cfg may be given (tests, the demo) or is built in start().
 
-    cfg: the validated Config. source, pose, classifier, sink, alerts: ready stage objects, or None
-    to build them from cfg (create_source, create_pose, create_classifier, create_output). events_path:
+    cfg: the validated Config. source, pose, classifier, sink, alerts, detector: ready stage objects, or
+    None to build them from cfg (create_source, create_pose, create_classifier, create_output,
+    FallDetector with cfg.log.state for a live source). events_path:
     the events log ("" = none; None = cfg.log.events). watchdog: called with time.monotonic() after
     each processed frame (edge.systemd.FrameWatchdog.frame_processed).
     """
@@ -120,6 +121,7 @@ class Pipeline:
         alerts: Alerts | None = None,
         events_path: str | None = None,
         watchdog: Callable[[float], Any] | None = None,
+        detector: FallDetector | None = None,
     ) -> None:
         self.cfg = cfg
         self.source, self.pose, self.classifier, self.sink, self.alerts = source, pose, classifier, sink, alerts
@@ -127,7 +129,7 @@ class Pipeline:
         self.watchdog = watchdog
         self.events: list[Event] = []
         self.summary = Summary()
-        self.detector: FallDetector | None = None
+        self.detector = detector
         self.log: EventLog | None = None
         self._stop = threading.Event()
         self._old_handlers: dict[int, Any] = {}
@@ -184,7 +186,8 @@ class Pipeline:
         """The room's detector; a live source resumes the open episodes and outage of cfg.log.state."""
         assert self.classifier is not None and self.source is not None
         live = bool(getattr(self.source, "live", False))
-        self.detector = FallDetector(self.cfg, self.classifier, state_path=self.cfg.log.state if live else "")
+        if self.detector is None:
+            self.detector = FallDetector(self.cfg, self.classifier, state_path=self.cfg.log.state if live else "")
         if live:
             self.detector.resume(self._source_now())
 

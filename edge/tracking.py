@@ -58,7 +58,8 @@ class Track:
     first_seen: float
     last_seen: float
     seen: bool = True
-    _history: deque[tuple[float, float, float]] = field(default_factory=deque, repr=False)
+    _history: deque[tuple[float, float, float, float]] = field(default_factory=deque, repr=False)
+    _rows: np.ndarray | None = field(default=None, repr=False)  # _history as an array, until the next frame
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -101,17 +102,47 @@ class Track:
         before the window filled still counts while it is within `memory_s`. Frames before `since`
         (the end of the track's last fall episode) do not count.
         """
-        rows = [h for h in self._history if h[0] >= max(now - memory_s, since)]
-        if len(rows) < 3:
+        times, ys, sizes, _ = self._recent(now, memory_s, since)
+        if len(times) < 3:
             return 0.0
-        times, ys, sizes = (np.array(c) for c in zip(*rows, strict=True))
-        ys = np.median(np.stack([np.r_[ys[0], ys[:-1]], ys, np.r_[ys[1:], ys[-1]]]), axis=0)
+        ys = _median3(ys)
         size = float(sizes.max())
         if size <= 1e-3:
             return 0.0
         later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
         drops = np.where(later, ys[None, :] - ys[:, None], 0.0)
         return max(0.0, float(drops.max()) / size)
+
+    def tipped_over(
+        self,
+        now: float,
+        within_s: float,
+        memory_s: float,
+        upright_deg: float,
+        tipped_deg: float,
+        since: float = -np.inf,
+    ) -> bool:
+        """True when the trunk went from upright (<= upright_deg from vertical) to tipped (>= tipped_deg)
+        within `within_s` seconds, at some time in the last `memory_s` (frames before `since` do not
+        count). A person lying still is tipped but did not tip over: this is the motion, not the posture.
+        Tilts are median-filtered over 3 frames, as the drop's heights are."""
+        times, _, _, tilts = self._recent(now, memory_s, since)
+        seen = ~np.isnan(tilts)
+        times, tilts = times[seen], tilts[seen]
+        if len(times) < 3:
+            return False
+        tilts = _median3(tilts)
+        later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
+        return bool((later & (tilts[:, None] <= upright_deg) & (tilts[None, :] >= tipped_deg)).any())
+
+    def _recent(self, now: float, memory_s: float, since: float) -> tuple[np.ndarray, ...]:
+        """The history's columns (times, trunk heights, body sizes, tilts) from max(now - memory_s, since)."""
+        if not self._history:
+            return tuple(np.zeros(0) for _ in range(4))
+        if self._rows is None:
+            self._rows = np.array(self._history)
+        rows = self._rows[self._rows[:, 0] >= max(now - memory_s, since)]
+        return rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
 
     def _update(self, time: float, keypoints: np.ndarray, box: np.ndarray, aspect: float, keep_s: float) -> None:
         self.keypoints, self.box, self.aspect = keypoints, box, aspect
@@ -121,9 +152,19 @@ class Track:
         if (trunk[:, 2] >= MIN_CONFIDENCE).all():
             sure = keypoints[keypoints[:, 2] >= MIN_CONFIDENCE, :2]  # not MediaPipe's off-frame guesses
             width, height = np.ptp(sure[:, 0]) * aspect, np.ptp(sure[:, 1])
-            self._history.append((time, float(trunk[:, 1].mean()), float(max(width, height))))
+            tilt = self.trunk_tilt
+            self._history.append(
+                (time, float(trunk[:, 1].mean()), float(max(width, height)), np.nan if tilt is None else tilt)
+            )
         while self._history and self._history[0][0] < time - keep_s:
             self._history.popleft()
+        self._rows = None
+
+
+def _median3(values: np.ndarray) -> np.ndarray:
+    """Each value's median with its two neighbours (the ends repeat themselves): against keypoint jitter."""
+    before, after = np.r_[values[0], values[:-1]], np.r_[values[1:], values[-1]]
+    return np.maximum(np.minimum(before, values), np.minimum(np.maximum(before, values), after))
 
 
 def _centre(keypoints: np.ndarray, box: np.ndarray) -> tuple[float, float]:

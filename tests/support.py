@@ -1,12 +1,22 @@
-"""Helpers shared by several test modules: required system tools and a simulated clock."""
+"""Helpers shared by several test modules: required system tools, a simulated clock, the shipped model."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+from edge.config import Config, load_config
+from edge.features import FeatureConfig
+
+REPO = Path(__file__).resolve().parents[1]
+# The shipped model; FALLWATCH_MODEL tries another one (e.g. a training run's export) in its place.
+MODEL = Path(os.environ.get("FALLWATCH_MODEL", REPO / "models" / "fallwatch.onnx"))
+needs_model = pytest.mark.skipif(not MODEL.is_file(), reason=f"no trained model at {MODEL} (make model)")
 
 
 def skip_or_fail(reason: str) -> NoReturn:
@@ -43,3 +53,26 @@ def require_torch() -> None:
 
     if importlib.util.find_spec("torch") is None:
         skip_or_fail("torch not installed (pip install 'fallwatch[export]'; `make test` installs the CPU build)")
+
+
+def model_features(cfg: Config) -> Config:
+    """cfg with the [features] the model was trained with (its features.json), as a deployment sets them."""
+    trained = MODEL.parent / "features.json"
+    if trained.is_file():
+        cfg.features = FeatureConfig.from_dict(json.loads(trained.read_text(encoding="utf-8")))
+    return cfg
+
+
+def replay_config(trace: Path, overrides: tuple[str, ...] = ()) -> Config:
+    """The shipped model's config replaying a keypoint trace (source and pose both from the trace)."""
+    cfg = load_config(
+        None,
+        [
+            f'source.uri="{trace}"',
+            'pose.type="recorded"',
+            f'pose.recorded_path="{trace}"',
+            f'classifier.model="{MODEL}"',
+            *overrides,
+        ],
+    )
+    return model_features(cfg)

@@ -208,6 +208,8 @@ def test_slow_sinking_fall_is_caught_by_the_slow_rule_and_lying_down_upright_is_
 def test_strong_classifier_evidence_with_a_small_drop() -> None:
     sure = np.array([0.97, 0.0, 0.0, 0.03, 0.0])
     # P(fall) 0.97, drop 0.15 (< min_drop), slow drop 0.15 (>= strong_min_drop): a fall the camera foreshortens.
+    # P(fall) 0.97 on a person lying still (tipped, no drop, not tipping over) is not enough.
+    assert run([(0.5, sure), (3.0, LYING)], drop=0.0, tilt=85.0) == []
     assert run([(0.5, sure), (3.0, LYING)], drop=0.15, tilt=30.0, slow_drop=0.15)[:1] == [("fall_suspected", 0.2)]
     fairly_sure = np.array([0.85, 0.05, 0.0, 0.1, 0.0])
     assert run([(0.5, fairly_sure), (3.0, LYING)], drop=0.15, tilt=30.0, slow_drop=0.15) == []  # not strong

@@ -13,14 +13,13 @@ from edge.classifier.base import Classifier, ClassifierBackend
 from edge.cli import main as cli_main
 from edge.config import Config, PoseConfig, load_config
 from edge.events import read_events
-from edge.features import FeatureConfig
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.pose.recorded import RecordedPose, Trace, cached_trace, record_trace
 from edge.skeleton import Skeletons
 from edge.sources.base import Frame, FrameSource, SourceError
 from edge.sources.resilient import ResilientSource
-from tests.support import FakeClock
+from tests.support import MODEL, FakeClock, model_features, needs_model, replay_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -155,9 +154,6 @@ def test_run_on_a_corrupt_file_is_a_one_line_error(
 
 # --- the demo and the real GMDCSA24 clips (need the trained model) ---------------------------------
 
-# The shipped model; FALLWATCH_MODEL tries another one (e.g. a training run's export) in its place.
-MODEL = Path(os.environ.get("FALLWATCH_MODEL", REPO / "models" / "fallwatch.onnx"))
-needs_model = pytest.mark.skipif(not MODEL.is_file(), reason=f"no trained model at {MODEL} yet (H2/H3 ship it)")
 FALL_CLIPS = [f"Subject 1/Fall/{n}.mp4" for n in (13, 14, 15)] + [f"Subject 2/Fall/{n}.mp4" for n in (12, 13, 14)]
 ADL_CLIPS = ["Subject 1/ADL/10.mp4", "Subject 1/ADL/16.mp4", "Subject 2/ADL/23.mp4"] + [
     f"Subject 2 (earlier release)/ADL/{n}.mp4" for n in (24, 26)
@@ -168,30 +164,6 @@ ADL_CLIPS = ["Subject 1/ADL/10.mp4", "Subject 1/ADL/16.mp4", "Subject 2/ADL/23.m
 # but must recover before it becomes an alert.
 FALL_OVERRIDES = ["events.confirm_s=1", "events.heartbeat_s=0"]
 PRODUCT_OVERRIDES = ["events.heartbeat_s=0"]
-
-
-def model_features(cfg: Config) -> Config:
-    """cfg with the [features] the model was trained with (its features.json), as a deployment sets them."""
-    import json
-
-    trained = MODEL.parent / "features.json"
-    if trained.is_file():
-        cfg.features = FeatureConfig.from_dict(json.loads(trained.read_text(encoding="utf-8")))
-    return cfg
-
-
-def replay_config(trace: Path) -> Config:
-    """The shipped model's config replaying a keypoint trace (source and pose both from the trace)."""
-    cfg = load_config(
-        None,
-        [
-            f'source.uri="{trace}"',
-            'pose.type="recorded"',
-            f'pose.recorded_path="{trace}"',
-            f'classifier.model="{MODEL}"',
-        ],
-    )
-    return model_features(cfg)
 
 
 def run_clip(

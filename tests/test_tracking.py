@@ -122,6 +122,41 @@ def test_trunk_tilt_is_degrees_from_vertical_in_pixels() -> None:
     assert t.tracks[0].trunk_tilt is None
 
 
+def tipped(angle_deg: float) -> np.ndarray:
+    """A person whose trunk (hips at (0.5, 0.5), shoulders 0.2 away) leans angle_deg from vertical."""
+    kp = person(0.5, 0.5)
+    dx, dy = 0.2 * np.sin(np.radians(angle_deg)) / (4 / 3), -0.2 * np.cos(np.radians(angle_deg))
+    kp[HIPS, :2] = [[0.5, 0.5], [0.5, 0.5]]
+    kp[SHOULDERS, :2] = [[0.5 + dx, 0.5 + dy], [0.5 + dx, 0.5 + dy]]
+    return kp
+
+
+def test_tipped_over_is_the_trunk_going_from_upright_to_lying_not_lying_still() -> None:
+    falls, lies, sinks = tracker(), tracker(), tracker()
+    for i in range(46):  # 3 s at 15 fps
+        t = i / FPS
+        falls.step(frame(tipped(float(np.clip((t - 1.0) / 1.0, 0, 1)) * 90)), t)  # upright -> lying in 1 s
+        lies.step(frame(tipped(85.0)), t)  # lying all along
+        sinks.step(frame(tipped(t / 3.0 * 90)), t)  # tipping over 3 s
+    now = 45 / FPS
+    kwargs = {"upright_deg": 45.0, "tipped_deg": 60.0}
+    assert falls.tracks[0].tipped_over(now, 3.0, 3.0, **kwargs)
+    assert not lies.tracks[0].tipped_over(now, 3.0, 3.0, **kwargs)
+    # 45 -> 60 degrees took 0.5 s of the sinking track's 3 s: within 0.6 s yes, within 0.4 s no
+    assert sinks.tracks[0].tipped_over(now, 0.6, 3.0, **kwargs)
+    assert not sinks.tracks[0].tipped_over(now, 0.4, 3.0, **kwargs)
+    # frames before `since` (the end of an episode) do not count
+    assert not falls.tracks[0].tipped_over(now, 3.0, 3.0, since=1.9, **kwargs)
+
+
+def test_size_is_the_longer_side_of_the_sure_keypoints_in_image_heights() -> None:
+    t = tracker()
+    t.step(frame(person(0.5, 0.5, height=0.6, width=0.2)), 0.0)
+    assert t.tracks[0].size == pytest.approx(0.6, abs=0.01)
+    t.step(frame(person(0.5, 0.5, height=0.1, width=0.6)), 0.1)  # lying across: 0.6 widths = 0.8 heights
+    assert t.tracks[0].size == pytest.approx(0.8, abs=0.01)
+
+
 def test_skeletons_without_keypoints_make_no_track() -> None:
     empty_person = np.zeros((NUM_KEYPOINTS, 3), np.float32)
     assert tracker().step(frame(empty_person), 0.0) == []

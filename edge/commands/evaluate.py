@@ -60,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--events: seconds each clip's last second is played back and forth in the 'held' replay (default 15)",
     )
     parser.add_argument(
+        "--slower",
+        type=float,
+        default=1.0,
+        help="--events: also a 'held' replay with every clip played this many times slower (e.g. 2: sinking falls)",
+    )
+    parser.add_argument(
         "--all-clips", action="store_true", help="--events: every clip of those videos, not only the held-back ones"
     )
     parser.add_argument(
@@ -211,7 +217,7 @@ def events_section(args: argparse.Namespace, clips: list[Clip]) -> dict[str, Any
 
     logging.getLogger("edge.pipeline").setLevel(logging.WARNING)  # every event is in the table, not the log
     model = load_model(Path(args.model))
-    replays = modes(args.hold_s, args.set)
+    replays = modes(args.hold_s, args.set, args.slower)
     started = time.monotonic()
     with tqdm(total=len(clips), unit="clip", desc="replay", file=sys.stderr) as bar:
         results = replay_clips(clips, model, replays, on_clip=lambda _: bar.update(1))
@@ -258,6 +264,9 @@ def main(args: argparse.Namespace) -> int:
     if args.events:  # before the windows: a video missing from the pose cache stops it at once
         if args.hold_s <= 0:
             print(f"fallwatch evaluate: --hold-s {args.hold_s}: must be > 0", file=sys.stderr)
+            return 2
+        if args.slower < 1:
+            print(f"fallwatch evaluate: --slower {args.slower}: must be >= 1", file=sys.stderr)
             return 2
         try:
             clips = event_clips(args, trained, cfg.rate_hz)

@@ -13,6 +13,8 @@ keypoints the training windows were cut from. Two ways to replay a clip (`modes`
   seconds after the fall, before the shipped confirm_s could pass.
 - "held": the clip goes on for hold_s more seconds as its last second played back and forth (`held`:
   the person stays as the clip leaves them, with the pose's own jitter), with the shipped events config.
+- "held, Kx slower" (`slower=K`): the clip played K times slower (`stretched`: the falls of older people
+  sink and slide rather than drop), then held as above.
 """
 
 from __future__ import annotations
@@ -58,18 +60,23 @@ class ReplayModel:
 
 @dataclass(frozen=True)
 class Mode:
-    """One way to replay a clip: hold it for `hold_s` more seconds (0 = not), with these config overrides."""
+    """One way to replay a clip: `slower` times slower (1 = as recorded), then held for `hold_s` more
+    seconds (0 = not), with these config overrides."""
 
     name: str
     hold_s: float
     overrides: tuple[str, ...]
+    slower: float = 1.0
 
 
-def modes(hold_s: float, overrides: Sequence[str] = ()) -> list[Mode]:
-    """The two replays of the module docstring: "as is" and "held" (for hold_s seconds, shipped events
-    config), each with the config `overrides` (KEY=VALUE) last."""
+def modes(hold_s: float, overrides: Sequence[str] = (), slower: float = 1.0) -> list[Mode]:
+    """The replays of the module docstring: "as is" and "held" (for hold_s seconds, shipped events
+    config), and with slower > 1 "held, Kx slower"; each with the config `overrides` (KEY=VALUE) last."""
     extra = tuple(overrides)
-    return [Mode("as is", 0.0, (f"events.confirm_s={AS_IS_CONFIRM_S:g}", *extra)), Mode("held", hold_s, extra)]
+    replays = [Mode("as is", 0.0, (f"events.confirm_s={AS_IS_CONFIRM_S:g}", *extra)), Mode("held", hold_s, extra)]
+    if slower > 1:
+        replays.append(Mode(f"held, {slower:g}x slower", hold_s, extra, slower))
+    return replays
 
 
 def load_model(path: Path) -> ReplayModel:
@@ -124,6 +131,24 @@ def clip_trace(clip: Clip) -> Trace:
     return Trace(clip.times, clip.keypoints[:, None], size, {"source": clip.clip_id})
 
 
+def stretched(trace: Trace, factor: float) -> Trace:
+    """`trace` played `factor` times slower (> 0), at its own median frame step: each new frame is the
+    linear interpolation of the two recorded frames around its time (edge.windows.resample), a gap in
+    the recording stays a gap (nobody found)."""
+    from edge.windows import resample
+
+    step = float(np.median(np.diff(trace.times))) if len(trace) > 1 else 1 / 15
+    times = np.arange(trace.times[0] * factor, trace.times[-1] * factor + step / 2, step)
+    people = np.stack(
+        [
+            resample(trace.times, trace.keypoints[:, p], times / factor, max_gap_s=step)
+            for p in range(trace.keypoints.shape[1])
+        ],
+        axis=1,
+    )
+    return Trace(times, people, trace.size, {**trace.meta, "slower": factor})
+
+
 def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
     """`trace` going on for `hold_s` more seconds as its last `tail_s` seconds, played backwards and
     forwards in turn at the trace's median frame step (round(hold_s / step) frames are added).
@@ -172,6 +197,8 @@ class Replayed:
 def replay_clip(clip: Clip, model: ReplayModel, mode: Mode) -> Replayed:
     """One clip replayed in `mode`."""
     trace = clip_trace(clip)
+    if mode.slower != 1:
+        trace = stretched(trace, mode.slower)
     if mode.hold_s > 0:
         trace = held(trace, mode.hold_s)
     return replay(trace, model, mode.overrides)

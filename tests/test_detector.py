@@ -1,0 +1,75 @@
+"""The detector's state file: what it holds, a corrupt one, and an outage taken up after a restart."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.config import load_config
+from edge.detector import FallDetector
+from edge.pose.recorded import load_trace
+from edge.skeleton import Skeletons
+from tests.support import REPO, needs_model, replay_config
+from tests.test_pipeline import nobody_classifier
+
+DEMO = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
+
+
+def nobody_detector(state: Path, wall: list[float]) -> FallDetector:
+    cfg = load_config(None, ["events.heartbeat_s=0"])
+    return FallDetector(cfg, nobody_classifier(cfg), str(state), wall_clock=lambda: wall[0])
+
+
+def test_an_outage_from_before_a_restart_ends_with_the_first_frame(tmp_path: Path) -> None:
+    state, wall = tmp_path / "state.json", [1000.0]
+    first = nobody_detector(state, wall)
+    lost = first.camera("source_lost", 12.0)
+    assert [e.event for e in lost] == ["source_lost"]
+    assert json.loads(state.read_text())["outage"]["id"] == lost[0].id
+    wall[0] += 30.0  # restarted; the camera works again
+    second = nobody_detector(state, wall)
+    second.resume(0.0)
+    assert second.camera("source_lost", 10.0) == []  # the same outage: not pushed again
+    second.events.camera_lost = False
+    restored = second.step(10.5, Skeletons.empty(4 / 3)).events
+    assert [e.event for e in restored] == ["source_restored"]
+    assert second.step(10.6, Skeletons.empty(4 / 3)).events == []
+    assert json.loads(state.read_text())["outage"] is None
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"version": 1, "episodes": [{"kind": "fall"}]}', "[]"])
+def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
+    tmp_path: Path, content: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(content)
+    detector = nobody_detector(state, [1000.0])
+    with caplog.at_level(logging.ERROR):
+        detector.resume(0.0)
+    assert any(str(state) in r.getMessage() and "starting afresh" in r.getMessage() for r in caplog.records)
+    assert detector.open_episodes() == []
+    detector.camera("source_lost", 1.0)  # the next change rewrites it whole
+    assert json.loads(state.read_text())["outage"] is not None
+
+
+@needs_model
+def test_the_state_file_holds_the_open_episode_and_empties_when_it_ends(tmp_path: Path) -> None:
+    from edge.classifier import create_classifier
+
+    cfg = replay_config(DEMO, ("events.heartbeat_s=0",))
+    state = tmp_path / "state.json"
+    detector = FallDetector(cfg, create_classifier(cfg.classifier, cfg.features), str(state), lambda: 5000.0)
+    trace = load_trace(DEMO)
+    for t, people in zip(trace.times, trace.keypoints, strict=True):
+        detector.step(float(t), Skeletons(people.astype(np.float32), trace.aspect))
+    (episode,) = json.loads(state.read_text())["episodes"]
+    assert episode["state"] == "suspected" and episode["kind"] == "fall"
+    assert episode["since_wall"] == pytest.approx(
+        5000.0 - (trace.times[-1] - detector.open_episodes()[0].since), abs=1.1
+    )
+    detector.cancel(float(trace.times[-1]) + 0.1)
+    assert json.loads(state.read_text())["episodes"] == []
