@@ -39,6 +39,7 @@ from edge.config import Config, ConfigError, load_config
 
 Status = Literal["PASS", "WARN", "FAIL", "SKIP"]
 TEGRA_RELEASE = Path("/etc/nv_tegra_release")
+UNITS = Path("/etc/systemd/system")
 SETUP = "sudo install/jetson-setup.sh"
 MIN_FREE_BYTES = 200 << 20
 # Fields of an engine's build record that must equal the running system's.
@@ -211,6 +212,24 @@ def check_camera(cfg: Config, timeout_s: float) -> Check:
     finally:
         source.close()
     return Check("camera", "FAIL", f"{uri}: no frame within {timeout_s:g} s", fix)
+
+
+def check_unit(cfg: Config, units: Path = UNITS) -> Check:
+    """The installed service sees what this doctor run sees: doctor runs outside the unit, so a unit
+    that hides /tmp (PrivateTmp=yes, the old unit) would fail on a CSI camera while doctor passes."""
+    installed = sorted(units.glob("fallwatch*.service"))
+    if not installed:
+        return Check("unit", "SKIP", f"no fallwatch unit in {units}")
+    hiding = [u.name for u in installed if "PrivateTmp=yes" in u.read_text(errors="replace").splitlines()]
+    if hiding and cfg.source.uri.lower().startswith("csi://"):
+        return Check(
+            "unit",
+            "FAIL",
+            f"{', '.join(hiding)}: PrivateTmp=yes hides nvargus-daemon's /tmp/argus_socket: the CSI camera "
+            "works here but not in the service",
+            f"{SETUP} --steps service (installs the unit with PrivateTmp=no)",
+        )
+    return Check("unit", "PASS", f"{', '.join(u.name for u in installed)} installed")
 
 
 def check_gpio(cfg: Config) -> Check:
@@ -401,6 +420,6 @@ def run_checks(config_path: str | None, camera_timeout_s: float = 5.0, net_timeo
     """Every check, in order; never raises for what it finds."""
     config, cfg = check_config(config_path)
     checks = [config, check_jetpack(cfg), check_tensorrt(cfg), *check_engines(cfg), check_classifier_model(cfg)]
-    checks += [check_camera(cfg, camera_timeout_s), check_gpio(cfg), check_pose(cfg)]
+    checks += [check_camera(cfg, camera_timeout_s), check_unit(cfg), check_gpio(cfg), check_pose(cfg)]
     checks += [*check_channels(cfg, net_timeout_s), check_mqtt(cfg, net_timeout_s), check_disk(cfg), check_clock()]
     return checks

@@ -24,9 +24,11 @@ from edge.doctor import (
     check_engines,
     check_jetpack,
     check_tensorrt,
+    check_unit,
 )
 from edge.pose.recorded import Trace, record_trace
 
+REPO = Path(__file__).resolve().parents[1]
 JETSON = {"tensorrt": "10.3.0", "device": "Orin", "compute_capability": "8.7", "board": "NVIDIA Jetson Orin NX"}
 
 
@@ -246,3 +248,18 @@ def test_doctor_per_camera_reads_that_cameras_config(capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert status == 1
     assert "FAIL  config       /etc/fallwatch/no-such-camera/config.toml: cannot read config file" in out
+
+
+def test_a_unit_that_hides_the_argus_socket_fails_for_a_csi_camera(tmp_path: Path) -> None:
+    cfg = Config()
+    assert check_unit(cfg, tmp_path).status == "SKIP"  # nothing installed
+    shipped = (REPO / "install" / "fallwatch.service").read_text()
+    (tmp_path / "fallwatch.service").write_text(shipped)
+    cfg.source.uri = "csi://0"
+    assert check_unit(cfg, tmp_path).status == "PASS"
+    (tmp_path / "fallwatch@.service").write_text(shipped.replace("PrivateTmp=no", "PrivateTmp=yes"))
+    check = check_unit(cfg, tmp_path)
+    assert check.status == "FAIL" and "fallwatch@.service: PrivateTmp=yes" in check.detail
+    assert "--steps service" in check.fix
+    cfg.source.uri = "/dev/video0"  # a USB camera needs no socket in /tmp
+    assert check_unit(cfg, tmp_path).status == "PASS"
