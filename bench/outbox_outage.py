@@ -61,7 +61,7 @@ def run_one(backoff_max_s: float, args: argparse.Namespace, folder: Path, result
     port = _free_port()
     cfg = NotifyConfig(outbox=str(folder / f"outbox-{backoff_max_s:g}.sqlite"), backoff_s=args.backoff_s,
                        backoff_max_s=backoff_max_s)  # fmt: skip
-    notifier = Notifier("Bench room", cfg, [WebhookChannel(f"json://127.0.0.1:{port}/", cfg.timeout_s)])
+    notifier = Notifier("Bench room", cfg, [[WebhookChannel(f"json://127.0.0.1:{port}/", cfg.timeout_s)]])
     notifier.start()
     events = [Event("fall_alert", float(i), i) for i in range(args.alerts)]
     start = time.perf_counter()

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "doctor": ("edge.commands.doctor", "health checks (JetPack, engines, camera, GPIO, channels) with fixes"),
     "notify-test": ("edge.commands.notify_test", "send a test message through every configured notification channel"),
+    "outbox": ("edge.commands.outbox", "list, retry now or drop the alerts waiting in the outbox"),
 }
 
 

@@ -203,13 +203,14 @@ class EventsConfig:
     slow_drop_within_s: float = 3.0
     strong_min_drop: float = 0.1
     tipped_deg: float = 60.0
-    motion_memory_s: float = 4.0
+    motion_memory_s: float = 3.0
     lost_fall_s: float = 0.5
     confirm_s: float = 10.0
     down_threshold: float = 0.5
     up_threshold: float = 0.3
     recover_s: float = 3.0
     upright_max_deg: float = 45.0
+    recover_rise: float = 0.3
     long_lie_s: float = 60.0
     down_span_s: float = 5.0
     down_fraction: float = 0.6
@@ -229,7 +230,7 @@ class EventsConfig:
             "must be <= events.down_threshold (the gap between them is the hysteresis)",
         )
         check(self.suspect_frames >= 1, "events.suspect_frames", self.suspect_frames, "must be >= 1")
-        for key in ("min_drop", "slow_min_drop", "strong_min_drop"):
+        for key in ("min_drop", "slow_min_drop", "strong_min_drop", "recover_rise"):
             value = getattr(self, key)
             check(0 <= value <= 2, f"events.{key}", value, "must be in [0, 2] body lengths")
         for key in ("drop_within_s", "slow_drop_within_s", "lost_fall_s", "down_span_s"):
@@ -269,6 +270,8 @@ class GpioConfig:
     The cancel button is read with edge detection: `cancel_edge = "falling"` for a button that pulls
     an externally pulled-up pin to ground (Jetson pins have no usable internal pull-ups), "rising"
     for one that pulls a pulled-down pin to 3.3 V. `blink_hz` is the LED's pre-alarm blink rate.
+    During an alert, the button held down for `ack_hold_s` acknowledges it (help is here: the
+    reminders stop, the contacts are told); a shorter press cancels it. 0 = every press cancels.
     """
 
     backend: Literal["simulated", "jetson"] = "simulated"
@@ -278,8 +281,10 @@ class GpioConfig:
     cancel_edge: Literal["falling", "rising"] = "falling"
     debounce_ms: int = 50
     blink_hz: float = 2.0
+    ack_hold_s: float = 2.0
 
     def __post_init__(self) -> None:
+        check(0 <= self.ack_hold_s <= 10, "gpio.ack_hold_s", self.ack_hold_s, "must be in [0, 10] seconds (0 = off)")
         pins = {"gpio.buzzer_pin": self.buzzer_pin, "gpio.led_pin": self.led_pin, "gpio.cancel_pin": self.cancel_pin}
         for key, pin in pins.items():
             check(1 <= pin <= 40, key, pin, "must be a BOARD pin number 1..40")
@@ -288,6 +293,25 @@ class GpioConfig:
         )
         check(self.debounce_ms >= 0, "gpio.debounce_ms", self.debounce_ms, "must be >= 0")
         check(0 < self.blink_hz <= 20, "gpio.blink_hz", self.blink_hz, "must be in (0, 20]")
+
+
+@dataclass
+class TierConfig:
+    """One tier of contacts: Apprise URLs added `after_min` minutes after the alert (see [[notify.tiers]])."""
+
+    urls: list[str] = field(default_factory=list)
+    after_min: float = 5.0
+
+    def __post_init__(self) -> None:
+        check(bool(self.urls), "notify.tiers[].urls", self.urls, "must list at least one Apprise URL")
+        for i, url in enumerate(self.urls):
+            check("://" in url, f"notify.tiers[].urls[{i}]", "<hidden>", "must be an Apprise URL like ntfy://topic")
+        check(
+            self.after_min > 0,
+            "notify.tiers[].after_min",
+            self.after_min,
+            "must be > 0 minutes (tier 1 is notify.urls)",
+        )
 
 
 @dataclass
@@ -300,6 +324,14 @@ class NotifyConfig:
     goes through Apprise. A failed send is retried after `backoff_s`, doubling up to
     `backoff_max_s`, with jitter; `backoff_max_s` is also the longest an alert waits after the
     network returns.
+
+    Escalation: `urls` are tier 1, told at once; each [[notify.tiers]] entry is added `after_min`
+    minutes after the alert while nobody has acknowledged it; every `repeat_min` minutes the alert
+    goes again to every tier reached (0 = no repeats). Acknowledge, recovery or cancel stops it, and
+    every contact the alert reached is told. `ack_url` is the base address of the device's
+    acknowledge page as a phone on the home network reaches it (e.g. http://192.168.1.20:8780):
+    messages then carry a link; `ack_port` serves that page (0 = off). `drain_s`: at exit, how long
+    to wait for queued alerts to be delivered before saying which are still pending.
     """
 
     urls: list[str] = field(default_factory=list)
@@ -309,6 +341,12 @@ class NotifyConfig:
     backoff_s: float = 2.0
     backoff_max_s: float = 30.0
     timeout_s: float = 10.0
+    tiers: list[TierConfig] = field(default_factory=list)
+    repeat_min: float = 5.0
+    ack_url: str = ""
+    ack_port: int = 0
+    ack_host: str = "0.0.0.0"
+    drain_s: float = 5.0
 
     def __post_init__(self) -> None:
         for i, url in enumerate(self.urls):
@@ -321,6 +359,13 @@ class NotifyConfig:
             "must be >= notify.backoff_s",
         )
         check(0 < self.timeout_s <= 120, "notify.timeout_s", self.timeout_s, "must be in (0, 120]")
+        check(self.repeat_min >= 0, "notify.repeat_min", self.repeat_min, "must be >= 0 minutes (0 = no repeats)")
+        check(0 <= self.ack_port <= 65535, "notify.ack_port", self.ack_port, "must be a TCP port 1..65535, or 0 (off)")
+        check(not self.ack_url or self.ack_url.startswith(("http://", "https://")),
+              "notify.ack_url", self.ack_url, "must start with http:// or https://")  # fmt: skip
+        check(0 <= self.drain_s <= 300, "notify.drain_s", self.drain_s, "must be in [0, 300] seconds")
+        after = [tier.after_min for tier in self.tiers]
+        check(after == sorted(after), "notify.tiers", after, "tiers must be listed in order of after_min")
 
 
 @dataclass
@@ -354,6 +399,64 @@ class MqttConfig:
         check(all(c.isalnum() or c in "_-" for c in self.node_id),
               "mqtt.node_id", self.node_id, "may hold only letters, digits, _ and -")  # fmt: skip
         check(not self.tls_ca or self.tls, "mqtt.tls_ca", self.tls_ca, "needs mqtt.tls = true")
+
+
+@dataclass
+class VoiceConfig:
+    """The spoken prompts in the room (espeak-ng): off unless `device` or `wav` is set.
+
+    device: the ALSA playback device (as `aplay -L` lists it, e.g. "default" or "plughw:1,0").
+    wav: instead (a PC without speakers, tests), write each prompt to this WAV file.
+    language / voice: espeak-ng's voice ("en", "de", "en-us+f3", ...; voice overrides language).
+    volume: espeak-ng amplitude 0..200; speed: words per minute. name: the person's name, said
+    first ("" = none). ask: said at fall_suspected, every repeat_s until the person recovers, the
+    alarm is cancelled or it becomes an alert; help: said at the alert. "{name}" is replaced.
+    """
+
+    device: str = ""
+    wav: str = ""
+    language: str = "en"
+    voice: str = ""
+    volume: int = 150
+    speed: int = 150
+    repeat_s: float = 8.0
+    name: str = ""
+    ask: str = "{name}Did you fall? Press the button if you are all right."
+    help: str = "{name}Help is being called. Stay where you are."
+
+    def __post_init__(self) -> None:
+        check(not (self.device and self.wav), "voice.wav", self.wav, "set voice.device or voice.wav, not both")
+        check(0 <= self.volume <= 200, "voice.volume", self.volume, "must be in [0, 200]")
+        check(80 <= self.speed <= 450, "voice.speed", self.speed, "must be in [80, 450] words per minute")
+        check(1 <= self.repeat_s <= 600, "voice.repeat_s", self.repeat_s, "must be in [1, 600] seconds")
+        for key in ("language", "voice"):
+            value = getattr(self, key)
+            check(all(c.isalnum() or c in "-_+" for c in value), f"voice.{key}", value,
+                  "may hold only letters, digits, -, _ and +")  # fmt: skip
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.device or self.wav)
+
+
+@dataclass
+class InactivityConfig:
+    """ "Nobody seen in the room for `hours` between `start` and `end` (HH:MM, local time)" -> a push.
+
+    For the person who fell where the camera cannot see. Off when hours = 0 (the default). The window
+    may cross midnight (start 22:00, end 08:00). Once per window.
+    """
+
+    hours: float = 0.0
+    start: str = "07:00"
+    end: str = "22:00"
+
+    def __post_init__(self) -> None:
+        check(0 <= self.hours <= 24, "inactivity.hours", self.hours, "must be in [0, 24] (0 = off)")
+        for key in ("start", "end"):
+            value = getattr(self, key)
+            ok = len(value) == 5 and value[2] == ":" and value[:2].isdigit() and value[3:].isdigit()
+            check(ok and int(value[:2]) < 24 and int(value[3:]) < 60, f"inactivity.{key}", value, "must be HH:MM")
 
 
 @dataclass
@@ -395,12 +498,14 @@ class Config:
     gpio: GpioConfig = field(default_factory=GpioConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
+    voice: VoiceConfig = field(default_factory=VoiceConfig)
+    inactivity: InactivityConfig = field(default_factory=InactivityConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     def has_secrets(self) -> bool:
         """True when the file itself holds a token or password (URLs carry tokens)."""
-        return bool(self.notify.urls or self.mqtt.password)
+        return bool(self.notify.urls or self.notify.tiers or self.mqtt.password)
 
 
 def _convert(value: Any, hint: Any, key: str) -> Any:

@@ -371,6 +371,43 @@ def check_mqtt(cfg: Config, timeout_s: float) -> Check:
     return Check("mqtt", "PASS", f"broker {where} accepts connections")
 
 
+def alsa_devices() -> list[str]:
+    """PCM device names `aplay -L` lists ([] when aplay is missing or fails)."""
+    aplay = shutil.which("aplay")
+    if not aplay:
+        return []
+    try:
+        out = subprocess.run([aplay, "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line and not line[0].isspace()]
+
+
+def check_voice(cfg: Config, devices: Callable[[], list[str]] = alsa_devices) -> Check:
+    """espeak-ng speaks the prompt, and the audio device is one ALSA knows (nothing is played)."""
+    from edge.alerts.voice import prompt_text, synthesize
+
+    voice = cfg.voice
+    if not voice.enabled:
+        return Check("voice", "SKIP", "voice.device and voice.wav are empty: no spoken prompts")
+    try:
+        wav = synthesize(prompt_text(voice.ask, voice.name), voice)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return Check("voice", "FAIL", str(exc), "sudo apt-get install espeak-ng; check voice.language / voice.voice")
+    spoken = f"espeak-ng made {len(wav)} bytes of speech"
+    if voice.wav:
+        return Check("voice", "PASS", f"{spoken}; prompts go to {voice.wav}")
+    if not shutil.which("aplay"):
+        return Check("voice", "FAIL", f"{spoken}, but aplay is missing", "sudo apt-get install alsa-utils")
+    known = devices()
+    card = voice.device.split(":", 1)[0]
+    if voice.device not in known and not (card in ("hw", "plughw") and voice.device.count(":") == 1):
+        listed = ", ".join(known[:8]) or "none"
+        return Check("voice", "FAIL", f"voice.device = {voice.device!r}: ALSA has no such device (aplay -L: {listed})",
+                     "pick one from `aplay -L`, or plughw:CARD,DEV from `aplay -l`")  # fmt: skip
+    return Check("voice", "PASS", f"{spoken}; ALSA device {voice.device!r} exists")
+
+
 def check_disk(cfg: Config, min_free: int = MIN_FREE_BYTES) -> Check:
     """Free space where the outbox lives (its folder, or the nearest existing parent)."""
     folder = Path(cfg.notify.outbox).parent
@@ -420,6 +457,6 @@ def run_checks(config_path: str | None, camera_timeout_s: float = 5.0, net_timeo
     """Every check, in order; never raises for what it finds."""
     config, cfg = check_config(config_path)
     checks = [config, check_jetpack(cfg), check_tensorrt(cfg), *check_engines(cfg), check_classifier_model(cfg)]
-    checks += [check_camera(cfg, camera_timeout_s), check_unit(cfg), check_gpio(cfg), check_pose(cfg)]
+    checks += [check_camera(cfg, camera_timeout_s), check_unit(cfg), check_gpio(cfg), check_voice(cfg), check_pose(cfg)]
     checks += [*check_channels(cfg, net_timeout_s), check_mqtt(cfg, net_timeout_s), check_disk(cfg), check_clock()]
     return checks

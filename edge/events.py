@@ -3,8 +3,9 @@
 Every event is one JSON object on one line:
 {"event": kind, "video_time": s, "wall_time": ISO 8601, "track_id": int|null, "probs": {...}|null, "id": str,
  "detail": str|null}
-`detail` says what a reader must know beyond the kind (e.g. "camera lost": the alert came while the camera
-was down); logs written before it existed have no such key and read as null.
+`detail` says what a reader must know beyond the kind: the rule that opened an episode ("fast fall", "slow
+fall", "strong fall", "lost after a drop", "down") and "camera lost" on an alert raised while the camera
+was down; logs written before it existed have no such key and read as null.
 """
 
 from __future__ import annotations
@@ -22,11 +23,7 @@ import numpy as np
 
 from edge.classes import CLASSES, FALL, LIE
 from edge.config import EventsConfig
-
-EventKind = Literal[
-    "fall_suspected", "fall_alert", "recovered", "cancelled", "long_lie", "source_lost", "source_restored", "heartbeat"
-]
-EVENT_KINDS: tuple[str, ...] = EventKind.__args__  # type: ignore[attr-defined]
+from edge.event_kinds import EVENT_KINDS, EventKind
 
 
 def _now_iso() -> str:
@@ -112,7 +109,9 @@ class Event:
 # An episode lives on its place. "Up" is the classifier's P(fall) + P(lie) < up_threshold with the
 # trunk seen within upright_max_deg of vertical (someone sitting slumped on the floor is "sit" to the
 # classifier: the trunk check keeps the episode going; a trunk the pose stage cannot see never counts
-# as upright). Only the place's own person moves it: the track holding the place, or a track first
+# as upright), and, during an episode, the trunk risen recover_rise body lengths above the lowest it
+# was since the episode began (a body lying along the camera's axis looks upright to both checks:
+# Le2i Coffee_room_01 video (30) "recovered" while lying still). Only the place's own person moves it: the track holding the place, or a track first
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
 # found again); a bystander who was already in view never takes it over.
 #   up without a break (down verdicts break it, unsure ones do not) for recover_s -> recovered
@@ -154,6 +153,8 @@ class Observation:
     degrees from vertical, or None when the trunk is not seen. size: the body's extent in image
     heights (Track.size). first_seen: the track's first video time. aspect: the frame's width / height.
     tipped_over: Track.tipped_over() within slow_drop_within_s (the trunk went from upright to tipped).
+    trunk_y: the trunk's height now (Track.trunk_y, image-normalised y, larger is lower), None unseen.
+    trunk_low: the lowest the trunk was over motion_memory_s (Track.lowest_trunk), None unseen.
     """
 
     track_id: int
@@ -166,6 +167,8 @@ class Observation:
     first_seen: float = 0.0
     aspect: float = 1.0
     tipped_over: bool = False
+    trunk_y: float | None = None
+    trunk_low: float | None = None
 
 
 @dataclass(eq=False)
@@ -180,6 +183,7 @@ class Episode:
     track_id: int | None
     probs: dict[str, float] | None
     up_since: float | None = None
+    low_y: float | None = None  # the lowest the person's trunk was during the episode (image y)
 
 
 @dataclass(eq=False)
@@ -216,6 +220,7 @@ class _Track:
     motion_at: float = -np.inf  # the last frame with a fast drop while not up
     motion_since: float = -np.inf  # drops before this (the end of its last episode) do not count
     probs: dict[str, float] | None = None
+    trunk_low: float | None = None
 
 
 @dataclass(frozen=True)
@@ -303,7 +308,7 @@ class FallEvents:
                 track.motion_at = t
             self._judge(place, t)
             if place.episode is not None:
-                events += self._progress(place, t, verdict)
+                events += self._progress(place, t, verdict, obs)
             else:
                 events += self._fall_path(track, obs, t)
         events += self._lost_tracks(t, seen)
@@ -345,6 +350,7 @@ class FallEvents:
         place.size = obs.size if obs.size > 0 else place.size
         place.aspect = obs.aspect
         track.last_seen, track.centre = t, obs.centre
+        track.trunk_low = obs.trunk_low if obs.trunk_low is not None else track.trunk_low
         if obs.probs is not None:
             track.probs = _probs_dict(obs.probs)
         return track
@@ -393,17 +399,21 @@ class FallEvents:
         says_up = obs.probs is not None and self._down_score(obs.probs) < self.cfg.up_threshold
         return "down" if self._tipped(obs) and not says_up else "unsure"
 
-    def _evidence(self, obs: Observation) -> bool:
-        """One frame of the fall: fast, slow or strong (see the comment block above)."""
+    def _evidence(self, obs: Observation) -> str | None:
+        """One frame of the fall: "fast fall", "slow fall" or "strong fall" (see the comment block
+        above), or None."""
         cfg = self.cfg
         if obs.probs is None:
-            return False
+            return None
         p_fall = float(obs.probs[FALL])
         down = self._down_score(obs.probs) >= cfg.down_threshold
-        fast = (p_fall >= cfg.fall_threshold or down) and obs.drop >= cfg.min_drop
-        slow = down and self._tipped(obs) and obs.slow_drop >= cfg.slow_min_drop
-        strong = p_fall >= cfg.strong_fall_threshold and (obs.slow_drop >= cfg.strong_min_drop or obs.tipped_over)
-        return fast or slow or strong
+        if (p_fall >= cfg.fall_threshold or down) and obs.drop >= cfg.min_drop:
+            return "fast fall"
+        if down and self._tipped(obs) and obs.slow_drop >= cfg.slow_min_drop:
+            return "slow fall"
+        if p_fall >= cfg.strong_fall_threshold and (obs.slow_drop >= cfg.strong_min_drop or obs.tipped_over):
+            return "strong fall"
+        return None
 
     def _in_bed(self, point: tuple[float, float]) -> bool:
         return any(inside(point, zone) for zone in self.cfg.bed_zones)
@@ -426,12 +436,13 @@ class FallEvents:
             place.down_since = None
 
     def _fall_path(self, track: _Track, obs: Observation, t: float) -> list[Event]:
-        evidence = self._evidence(obs) and not self._in_bed(obs.centre) and t > track.motion_since
+        reason = self._evidence(obs)
+        evidence = reason is not None and not self._in_bed(obs.centre) and t > track.motion_since
         track.streak = track.streak + 1 if evidence else 0
         if track.streak < self.cfg.suspect_frames:
             return []
         track.streak = 0
-        return [self._open(track.place, "fall", t, obs.track_id, track.probs)]
+        return [self._open(track.place, "fall", t, obs.track_id, track.probs, reason)]
 
     def _lost_tracks(self, t: float, seen: set[int]) -> list[Event]:
         """A track lost right after a fast drop, away from the border and the beds -> fall_suspected."""
@@ -454,7 +465,7 @@ class FallEvents:
                 and not self._in_bed(track.centre)
             ):
                 track.motion_at = -np.inf
-                events.append(self._open(place, "fall", t, tid, track.probs))
+                events.append(self._open(place, "fall", t, tid, track.probs, "lost after a drop"))
             if gone > TRACK_MEMORY_S:
                 del self._tracks[tid]
         return events
@@ -478,14 +489,24 @@ class FallEvents:
                 and not self._in_bed(place.centre)
             ):
                 track = self._tracks.get(place.track_id) if place.track_id is not None else None
-                opened = self._open(place, "long_lie", t, place.track_id, track.probs if track else None)
+                opened = self._open(place, "long_lie", t, place.track_id, track.probs if track else None, "down")
                 events.append(opened)
         return events
 
-    def _progress(self, place: Place, t: float, verdict: Verdict) -> list[Event]:
-        """One observed frame of an open episode: the up streak, and recovery after recover_s."""
+    def _progress(self, place: Place, t: float, verdict: Verdict, obs: Observation) -> list[Event]:
+        """One observed frame of an open episode: the up streak, and recovery after recover_s. "Up" also
+        needs the trunk risen recover_rise body lengths above the lowest it was during the episode."""
         episode = place.episode
         assert episode is not None
+        if obs.trunk_y is not None:
+            episode.low_y = obs.trunk_y if episode.low_y is None else max(episode.low_y, obs.trunk_y)
+        risen = (
+            obs.trunk_y is not None
+            and episode.low_y is not None
+            and episode.low_y - obs.trunk_y >= self.cfg.recover_rise * place.size - TIME_EPS
+        )
+        if verdict == "up" and not risen:
+            verdict = "unsure"  # looks up, but the body never rose: lying along the camera's axis
         if verdict == "up":
             episode.up_since = episode.up_since if episode.up_since is not None else t
         elif verdict == "down":
@@ -496,13 +517,20 @@ class FallEvents:
             return [event]
         return []
 
-    def _open(self, place: Place, kind: Literal["fall", "long_lie"], t: float, tid: int | None, probs: Any) -> Event:
+    def _open(
+        self, place: Place, kind: Literal["fall", "long_lie"], t: float, tid: int | None, probs: Any, reason: str
+    ) -> Event:
+        """Open an episode at `place`; its first event's detail says which rule opened it (`reason`)."""
         state: Literal["suspected", "alert"] = "suspected" if kind == "fall" else "alert"
-        place.episode = Episode(uuid.uuid4().hex, kind, state, t, tid, probs)
-        return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode)
+        track = self._tracks.get(tid) if tid is not None else None
+        low = track.trunk_low if track is not None else None
+        place.episode = Episode(uuid.uuid4().hex, kind, state, t, tid, probs, low_y=low)
+        return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode, reason)
 
-    def _event(self, kind: EventKind, t: float, episode: Episode) -> Event:
-        detail = "camera lost" if self.camera_lost and kind in ("fall_alert", "long_lie") else None
+    def _event(self, kind: EventKind, t: float, episode: Episode, reason: str | None = None) -> Event:
+        """An event of `episode`; alerts raised while the camera is lost say so in their detail."""
+        lost = self.camera_lost and kind in ("fall_alert", "long_lie")
+        detail = ", ".join(part for part in (reason, "camera lost" if lost else None) if part) or None
         return Event(kind, t, episode.track_id, episode.probs, detail=detail)
 
     def _end(self, place: Place, t: float) -> None:
@@ -547,6 +575,7 @@ class FallEvents:
                     "since_wall": wall_time - (video_time - p.episode.since),
                     "track_id": p.episode.track_id,
                     "probs": p.episode.probs,
+                    "low_y": p.episode.low_y,
                     "centre": list(p.centre),
                     "size": p.size,
                     "aspect": p.aspect,
@@ -567,7 +596,8 @@ class FallEvents:
                 if kind not in ("fall", "long_lie") or state not in ("suspected", "alert"):
                     raise ValueError(f"kind {kind!r} / state {state!r}")
                 since = video_time - max(0.0, wall_time - float(item["since_wall"]))
-                episode = Episode(str(item["id"]), kind, state, since, item["track_id"], item["probs"])
+                low = item["low_y"]
+                episode = Episode(str(item["id"]), kind, state, since, item["track_id"], item["probs"], low_y=low)
                 x, y = (float(c) for c in item["centre"])
                 place = Place((x, y), float(item["size"]), None, -np.inf, float(item["aspect"]), episode=episode)
             except (KeyError, TypeError, ValueError) as exc:

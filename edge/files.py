@@ -34,6 +34,16 @@ def write_via(path: str | Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+def check_folder(path: str | Path, key: str) -> None:
+    """Raise NotADirectoryError naming `key` when a folder above `path` is an existing file (so it could
+    never be created); a missing folder is fine (the writer creates it)."""
+    for folder in Path(path).parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(f"{key} = {str(path)!r}: {folder} is a file, not a folder")
+            return
+
+
 def write_atomic(path: str | Path, data: bytes) -> Path:
     """Write bytes to `path` atomically (see write_via)."""
     return write_via(path, lambda tmp: tmp.write_bytes(data))

@@ -38,11 +38,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from edge.alerts.redact import redact
 from edge.classes import CLASSES
 from edge.classifier.base import Classifier
 from edge.config import Config
 from edge.detector import FallDetector
 from edge.events import Event, EventLog, OpenEpisode
+from edge.files import check_folder
 from edge.output.base import FrameSink
 from edge.pose.base import PoseEstimator
 from edge.pose.rate import PoseRate
@@ -55,13 +57,19 @@ STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "
 
 
 class Alerts(Protocol):
-    """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, close."""
+    """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, the
+    events the alerts start (`poll`: escalated, acknowledged, inactivity; every loop, also while the
+    camera is lost), how many people are in view (`people_seen`, per posed frame), close."""
 
     def handle(
         self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
     ) -> None: ...
 
     def cancel_requested(self) -> bool: ...
+
+    def poll(self, video_time: float) -> list[Event]: ...
+
+    def people_seen(self, count: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -135,6 +143,7 @@ class Pipeline:
         self._old_handlers: dict[int, Any] = {}
         self._notifier: Any = None
         self._failed = False
+        self._last_time = 0.0
         # Pose runs at most pose.max_fps a second; between pose frames the output shows the last result.
         self.pose_rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
         self._shown: tuple[list[Track], dict[int, np.ndarray]] = ([], {})
@@ -156,12 +165,12 @@ class Pipeline:
         """Undo start() in reverse; each step runs even if an earlier one failed."""
         for step in (
             self._close_watchdog,
-            self._restore_signal_handlers,
             self._close_output,
             self._close_alerts,
             self._close_pose,
             self._close_source,
             self._close_events_log,
+            self._restore_signal_handlers,  # last: a second SIGTERM while stopping must not kill the stop
         ):
             try:
                 step()
@@ -174,6 +183,7 @@ class Pipeline:
 
     def _open_events_log(self) -> None:
         if self.events_path:
+            check_folder(self.events_path, "log.events")
             self.log = EventLog(self.events_path)
 
     def _open_classifier(self) -> None:
@@ -231,7 +241,11 @@ class Pipeline:
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        logger.info("signal %s: stopping after this frame", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if self._stop.is_set():
+            logger.info("signal %s: already stopping (alerts are being handed over); please wait", name)
+            return
+        logger.info("signal %s: stopping after this frame", name)
         self.request_stop()
 
     def _restore_signal_handlers(self) -> None:
@@ -246,7 +260,7 @@ class Pipeline:
         self._notifier = Notifier()
         if self.watchdog is None:
             self.watchdog = FrameWatchdog.from_env(self._notifier, started=time.monotonic()).frame_processed
-        self._notifier.ready(f"watching {self.cfg.source.uri}")
+        self._notifier.ready(f"watching {redact(self.cfg.source.uri)}")
 
     def _close_watchdog(self) -> None:
         if self._notifier is not None:
@@ -305,10 +319,13 @@ class Pipeline:
         pop_status = getattr(self.source, "pop_status", None)
         for status in pop_status() if pop_status is not None else []:
             self._emit(self.detector.camera(status.kind, status.video_time))
+        if self.alerts is not None:  # escalation, acknowledge, inactivity: also while the camera is lost
+            self._emit(self.alerts.poll(frame.video_time if frame is not None else self._last_time))
         if frame is None:
             if getattr(self.source, "live", False):  # episodes go on while the camera is away
                 self._emit(self.detector.idle(self._source_now()))
             return not self.source.finished
+        self._last_time = frame.video_time
         self.process(frame)
         return True
 
@@ -333,6 +350,8 @@ class Pipeline:
             self.summary.frames_posed += 1
             events = result.events
             self._shown = (result.tracks, result.probs)
+            if self.alerts is not None:
+                self.alerts.people_seen(sum(track.seen for track in result.tracks))
         t2 = clock()
         if self.alerts is not None and self.alerts.cancel_requested():
             events += self.detector.cancel(t)

@@ -45,7 +45,7 @@ APT_PACKAGES=(
 	python3-matplotlib
 	libglew-dev libsoup2.4-dev libjson-glib-dev libgstrtspserver-1.0-dev libgstreamer-plugins-bad1.0-dev
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-rtsp v4l-utils
-	libhdf5-dev
+	libhdf5-dev espeak-ng alsa-utils
 )
 
 # ---- paths (all under $ROOT) ----------------------------------------------------------------------

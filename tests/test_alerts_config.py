@@ -12,7 +12,6 @@ import pytest
 
 from edge.alerts.hub import AlertHub
 from edge.config import ConfigError, load_config
-from tests.test_alerts_notify import receiver  # noqa: F401 (the fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "tk-0123456789abcdef"
@@ -67,7 +66,7 @@ def _notify_test(args: list[str], env_extra: dict[str, str]) -> subprocess.Compl
     )
 
 
-def test_notify_test_reports_each_channel_and_hides_tokens(tmp_path, receiver):  # noqa: F811
+def test_notify_test_reports_each_channel_and_hides_tokens(tmp_path, receiver):
     state, port = receiver
     state.script = [(200, {}), (403, {})]
     path = _config(
@@ -84,7 +83,7 @@ def test_notify_test_reports_each_channel_and_hides_tokens(tmp_path, receiver): 
     assert [a.body["title"] for a in state.arrivals] == ["FallWatch test: Hall"] * 2
 
 
-def test_notify_test_with_the_environment_and_with_nothing(tmp_path, receiver):  # noqa: F811
+def test_notify_test_with_the_environment_and_with_nothing(tmp_path, receiver):
     state, port = receiver
     done = _notify_test([], {"FALLWATCH_NOTIFY_URLS": f"json://127.0.0.1:{port}/{TOKEN}"})
     assert done.returncode == 0 and "1 of 1 channel(s)" in done.stdout

@@ -67,7 +67,7 @@ def test_fall_timeline_blink_then_steady_with_buzzer_then_off_on_recovery():
 
 def test_cancel_button_in_the_pre_alarm_stops_the_led_and_the_remote_alert(tmp_path):
     cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"))
-    notifier = Notifier("Bedroom", cfg, [WebhookChannel("json://127.0.0.1:9/")])  # worker not started
+    notifier = Notifier("Bedroom", cfg, [[WebhookChannel("json://127.0.0.1:9/")]])  # worker not started
     cancelled: list[list[int | None]] = []
     hub, pins = _hub(notifier)
     hub.on_cancel = cancelled.append
@@ -102,8 +102,26 @@ def test_button_press_is_debounced_and_ignored_with_no_alarm():
     assert pins.press() is False  # inside the 50 ms debounce of the first press
     assert pins.levels[BUZZER] is True
     time.sleep(0.06)
+    assert pins.press()  # a short press during an alert: a cancel, decided after gpio.ack_hold_s
+    _wait(lambda: pins.levels == {BUZZER: False, LED: False})
+    assert hub.cancel_requested()
+    hub.close()
+
+
+def test_the_button_held_during_an_alert_acknowledges_and_a_short_press_in_the_pre_alarm_cancels_at_once():
+    pins = SimulatedPins()
+    hub = AlertHub(LocalAlarm(GpioConfig(blink_hz=20.0, ack_hold_s=0.3), pins))
+    hub.handle(Event("fall_alert", 1.0, 4))
+    assert pins.press(hold=True)  # help is here: held down
+    _wait(lambda: bool(events := hub.poll(2.0)) and [(e.event, e.track_id) for e in events] == [("acknowledged", 4)])
+    pins.release()
+    assert hub.cancel_requested() is False  # acknowledged, not cancelled
+    hub.handle(Event("acknowledged", 2.0, 4))
+    assert pins.levels == {BUZZER: False, LED: False}
+    hub.handle(Event("fall_suspected", 100.0, 5))
+    time.sleep(0.06)  # past the debounce
     assert pins.press()
-    assert pins.levels == {BUZZER: False, LED: False} and hub.cancel_requested()
+    assert hub.alarm.level == "idle" and hub.cancel_requested()  # the pre-alarm: at once
     hub.close()
 
 
@@ -127,7 +145,7 @@ def test_local_alarm_does_not_wait_for_a_hanging_server(tmp_path):
     hanging.bind(("127.0.0.1", 0))
     hanging.listen()
     cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"), timeout_s=30)
-    notifier = Notifier("Hall", cfg, [WebhookChannel(f"json://127.0.0.1:{hanging.getsockname()[1]}/", 30)])
+    notifier = Notifier("Hall", cfg, [[WebhookChannel(f"json://127.0.0.1:{hanging.getsockname()[1]}/", 30)]])
     hub, pins = _hub(notifier)
     hub.start()
     hub.handle(Event("fall_alert", 1.0, 1))
@@ -164,6 +182,10 @@ class _FakeJetsonGpio(types.ModuleType):
     def output(self, channel: int, value: int) -> None:
         self.calls.append(("output", channel, value))
 
+    def input(self, channel: int) -> int:
+        self.calls.append(("input", channel))
+        return self.LOW  # the button pulls its pin to ground: pressed
+
     def remove_event_detect(self, channel: int) -> None:
         self.calls.append(("remove_event_detect", channel))
 
@@ -190,6 +212,7 @@ def test_jetson_backend_drives_board_pins_and_releases_them_on_sigterm(monkeypat
         assert "Pin 29 is not configured as GPIO" in shown and "jetson-io.py" in shown
         fake.callback(29)  # Jetson.GPIO calls back with the channel number
         assert presses == [1]
+        assert pins.button_held() and fake.calls[-1] == ("input", 29)  # falling edge: pressed is LOW
         pins.write(33, True)
         assert fake.calls[-1] == ("output", 33, 1)
         with pytest.raises(SystemExit) as exit_info:
@@ -252,7 +275,7 @@ def test_hub_from_config_with_the_defaults_is_local_only(tmp_path: Path, monkeyp
 
 def test_a_broken_outbox_is_logged_loudly_and_the_alarm_still_sounds(tmp_path, caplog):
     cfg = NotifyConfig(outbox=str(tmp_path / "outbox.sqlite"))
-    notifier = Notifier("Hall", cfg, [WebhookChannel("json://127.0.0.1:9/")])
+    notifier = Notifier("Hall", cfg, [[WebhookChannel("json://127.0.0.1:9/")]])
     notifier.outbox.close()
     for extra in ("-wal", "-shm"):
         Path(f"{cfg.outbox}{extra}").unlink(missing_ok=True)

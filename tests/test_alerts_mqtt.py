@@ -41,7 +41,7 @@ class Subscriber:
 
     def _on_message(self, client: object, userdata: object, message: paho.MQTTMessage) -> None:
         with self.lock:
-            self.messages.append((message.topic, message.payload.decode(), bool(message.retain)))
+            self.messages.append((message.topic, message.payload.decode(errors="replace"), bool(message.retain)))
 
     def payloads(self, topic: str) -> list[str]:
         with self.lock:
@@ -90,12 +90,12 @@ def test_discovery_and_fall_on_off_reach_a_subscriber(broker):
     late.wait_for("fallwatch/living_room/availability", "offline")
     late.close()
     retained = {topic: payload for topic, payload, retain in late.messages if retain}
-    binary = json.loads(retained["homeassistant/binary_sensor/living_room/fall/config"])
+    device = json.loads(retained["homeassistant/device/living_room/config"])
+    binary = device["components"]["fall"]
     assert binary["device_class"] == "safety" and binary["unique_id"] == "fallwatch_living_room_fall"
-    assert binary["device"]["identifiers"] == ["fallwatch_living_room"]
-    assert binary["availability_topic"] == "fallwatch/living_room/availability"
-    sensor = json.loads(retained["homeassistant/sensor/living_room/state/config"])
-    assert sensor["state_topic"] == "fallwatch/living_room/state"
+    assert device["device"]["identifiers"] == ["fallwatch_living_room"]
+    assert device["availability_topic"] == "fallwatch/living_room/availability"
+    assert device["components"]["state"]["state_topic"] == "fallwatch/living_room/state"
     assert retained["fallwatch/living_room/availability"] == "online"
     assert late.payloads("fallwatch/living_room/fall") == ["ON", "OFF"]
     assert late.payloads("fallwatch/living_room/state") == ["alert", "idle"]
@@ -118,8 +118,9 @@ def test_events_on_off_and_state_in_order(broker):
         "fall_alert",
         "recovered",
     ]
-    assert watcher.payloads("fallwatch/hall/state") == ["suspected", "alert", "idle"]
-    assert watcher.payloads("fallwatch/hall/fall") == ["ON", "OFF"]
+    # The state known at connect ("nothing going on") comes first, then the changes.
+    assert watcher.payloads("fallwatch/hall/state") == ["idle", "suspected", "alert", "idle"]
+    assert watcher.payloads("fallwatch/hall/fall") == ["OFF", "ON", "OFF"]
 
 
 _PUBLISHER_SCRIPT = """
@@ -190,10 +191,7 @@ def test_events_published_while_the_broker_is_down_arrive_after_it_starts(tmp_pa
 
 def test_discovery_config_is_pure_and_mqtt_settings_are_checked():
     cfg = MqttConfig(enabled=True, node_id="room_1", discovery_prefix="ha")
-    assert set(discovery_config(cfg, "Room 1")) == {
-        "ha/binary_sensor/room_1/fall/config",
-        "ha/sensor/room_1/state/config",
-    }
+    assert set(discovery_config(cfg, "Room 1")) == {"ha/device/room_1/config"}
     with pytest.raises(ConfigError, match=r"mqtt\.node_id"):
         MqttConfig(node_id="bad id")
     with pytest.raises(ConfigError, match=r"mqtt\.tls_ca"):

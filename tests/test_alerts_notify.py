@@ -4,122 +4,29 @@ Apprise, and a delivery process killed with SIGKILL. Fakes: none (the server is 
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
-import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edge.alerts.channels import Message, WebhookChannel, create_channel, parse_retry_after
-from edge.alerts.notify import Notifier, compose, create_channels, send_message, skeleton_picture
+from edge.alerts.notify import Notifier, compose, create_channels, create_tiers, send_message, skeleton_picture
 from edge.alerts.outbox import Outbox, OutboxWorker
 from edge.alerts.redact import install_secret_filter, redact
 from edge.config import ConfigError, NotifyConfig
 from edge.events import Event
+from tests.webhooks import Receiver, handler
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@dataclass
-class Arrival:
-    """One request as the server saw it: monotonic time, path, headers, JSON body, status sent."""
-
-    time: float
-    path: str
-    headers: dict[str, str]
-    body: dict
-    status: int
-    accepted: bool
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver. `script` lists (status, headers) answers to give first, then 200s; a dict
-    {path: list} scripts each path on its own (senders to different paths race).
-
-    delay_s: how long to hold each request before answering. A request whose client hung up during
-    the delay is not accepted (the sender cannot have seen a success for it).
-    """
-
-    script: list[tuple[int, dict[str, str]]] | dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=list)
-    delay_s: float = 0.0
-    arrivals: list[Arrival] = field(default_factory=list)
-    in_flight: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def accepted_keys(self) -> list[str]:
-        with self.lock:
-            return [a.headers.get("Idempotency-Key", a.body.get("message", "")) for a in self.arrivals if a.accepted]
-
-
-def _client_gone(sock: socket.socket) -> bool:
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
-        return False
-    try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            raw = self.rfile.read(length)
-            body = json.loads(raw or b"{}") if self.headers.get("Content-Type") == "application/json" else {"raw": raw}
-            with receiver.lock:
-                script = receiver.script
-                answers = script.get(self.path, []) if isinstance(script, dict) else script
-                status, headers = answers.pop(0) if answers else (200, {})
-            if receiver.delay_s:
-                receiver.in_flight.set()
-                time.sleep(receiver.delay_s)
-            accepted = 200 <= status < 300 and not _client_gone(self.connection)
-            with receiver.lock:
-                receiver.arrivals.append(
-                    Arrival(time.monotonic(), self.path, dict(self.headers), body, status, accepted)
-                )
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-            except OSError:
-                pass
-
-        do_PUT = do_POST  # noqa: N815 (ntfy uploads attachments with PUT)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[Receiver, int]]:
-    """A Receiver running on 127.0.0.1 (its port is the second item)."""
-    state = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 def _wait(condition: object, timeout: float = 20.0) -> None:
@@ -140,7 +47,7 @@ def _keypoints() -> np.ndarray:
 
 def _notifier(tmp_path: Path, urls: list[str], **kw: float) -> Notifier:
     cfg = NotifyConfig(urls=urls, outbox=str(tmp_path / "outbox.sqlite"), **kw)
-    return Notifier("Living room", cfg, create_channels(cfg))
+    return Notifier("Living room", cfg, create_tiers(cfg))
 
 
 def test_json_webhook_receives_what_where_when_and_a_skeleton_picture(tmp_path, receiver):
@@ -171,7 +78,7 @@ def test_camera_frame_is_sent_only_when_opted_in(tmp_path, receiver):
     for expected, opt_in in enumerate((False, True), start=1):
         cfg = NotifyConfig(urls=[f"json://127.0.0.1:{port}/"], outbox=str(tmp_path / f"o{opt_in}.sqlite"),
                            attach_camera_frame=opt_in)  # fmt: skip
-        notifier = Notifier("Hall", cfg, create_channels(cfg))
+        notifier = Notifier("Hall", cfg, create_tiers(cfg))
         notifier.start()
         notifier.alert(Event("fall_alert", 1.0, 1), keypoints=_keypoints(), frame=frame)
         _wait(lambda n=expected: len(state.arrivals) == n)
@@ -322,7 +229,7 @@ def test_outage_of_ten_minutes_scaled_1000x_with_100_alerts_delivers_each_once(t
     time.sleep(0.6)
     assert notifier.outbox.counts()["pending"] == 100
     state = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler(state))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         _wait(lambda: notifier.outbox.counts()["delivered"] == 100)
@@ -380,7 +287,13 @@ def test_an_outbox_that_cannot_be_opened_is_a_config_error(tmp_path):
     (tmp_path / "a_file").write_text("")
     cfg = NotifyConfig(outbox=str(tmp_path / "a_file" / "outbox.sqlite"))
     with pytest.raises(ConfigError, match=r"notify\.outbox = .*cannot open the outbox"):
-        Notifier("Hall", cfg, [])
+        Notifier("Hall", cfg, [[]])
+
+
+def test_an_alert_raised_while_the_camera_is_lost_says_so():
+    lost = compose(Event("fall_alert", 12.0, 1, detail="fast fall, camera lost"), "Kitchen")
+    seen = compose(Event("fall_alert", 12.0, 1, detail="fast fall"), "Kitchen")
+    assert "camera is lost" in lost.body and "camera is lost" not in seen.body
 
 
 def test_the_same_event_is_stored_once(tmp_path):

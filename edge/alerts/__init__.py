@@ -8,19 +8,25 @@
         hub.handle(event, keypoints=kp18x3, aspect=w / h)   # returns at once; never waits on a network
     if hub.cancel_requested():            # poll per frame: the cancel button stopped an alarm ->
         ...                               #   end every suspected/alerted episode with "cancelled"
+    for event in hub.poll(video_time):    # per loop: escalated, acknowledged, inactivity ->
+        ...                               #   log them, then hub.handle(event)
+    hub.people_seen(n)                    # per frame: "person last seen", the inactivity watch
     hub.close()                           # MQTT offline, senders stopped, buzzer/LED off, pins released
 
-`handle` drives the pins (LED blinks on fall_suspected; buzzer + LED steady on fall_alert/long_lie;
-off on recovered/cancelled), then commits fall_alert/long_lie (and the matching all-clear,
-source_lost/source_restored) to the SQLite outbox, then queues MQTT messages. A press of the cancel
+`handle` does what edge.event_kinds.KINDS says for the event's kind: the pins first (LED blinks
+on fall_suspected; buzzer + LED steady on fall_alert/long_lie; off on acknowledged, recovered,
+cancelled), the voice, then the SQLite outbox (an alarm opens its escalation; an all-clear goes to
+every contact the alarm reached), then MQTT. A press of the cancel
 button silences the alarm at once, makes `cancel_requested()` true once, calls
 `on_cancel(tracks)` if given, and keeps a later fall_alert of that track from being pushed.
 A heartbeat event reports deliveries that failed for good (logged, and pushed to working channels).
 `send_message(cfg.notify, title, body)` sends one plain message now (notify-test, train --notify).
 
-Modules: gpio.py (pins: Jetson.GPIO, simulated), alarm.py (patterns), channels.py (webhook,
-Apprise), outbox.py (SQLite outbox + sender thread), notify.py (messages, pictures, Notifier),
-mqtt.py (events + Home Assistant discovery), redact.py (secrets out of logs), hub.py (the above).
+Modules: gpio.py (pins: Jetson.GPIO, simulated), alarm.py (patterns), voice.py (espeak-ng prompts),
+channels.py (webhook, Apprise), outbox.py (SQLite outbox + sender thread), escalation.py (tiers and
+reminders until acknowledged), notify.py (messages, pictures, Notifier), ack_page.py (the
+acknowledge link's page), inactivity.py (nobody seen for hours), mqtt.py (events + the Home
+Assistant device), redact.py (secrets out of logs), hub.py (the above).
 """
 
 from edge.alerts.hub import AlertHub

@@ -68,6 +68,10 @@ class LocalAlarm:
             self.pins.write(self.cfg.led_pin, loudest != "idle")
             self._changed.notify_all()
 
+    def button_held(self) -> bool:
+        """True while the cancel button is pressed now."""
+        return self.pins.button_held()
+
     def active_tracks(self) -> dict[int | None, Level]:
         with self._changed:
             return dict(self.tracks)

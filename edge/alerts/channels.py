@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.alerts.redact import redact
+from edge.event_kinds import KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +59,11 @@ class Message:
 
     @property
     def severity(self) -> str:
-        """Apprise's notify type: failure for alarms, success for all-clear, info otherwise."""
-        if self.kind in ("fall_alert", "long_lie", "source_lost"):
-            return "failure"
-        if self.kind in ("recovered", "cancelled", "source_restored"):
-            return "success"
-        return "info"
+        """Apprise's notify type from the kinds table: failure for alarms and warnings, success for an
+        all-clear, info otherwise (tests, notices)."""
+        info = KINDS.get(self.kind)
+        severity = info.severity if info is not None else "info"
+        return {"alarm": "failure", "warning": "failure", "clear": "success"}.get(severity, "info")
 
 
 @dataclass(frozen=True)

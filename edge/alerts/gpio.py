@@ -44,6 +44,10 @@ class GpioPins(ABC):
         """Drive output `pin` high (on) or low."""
 
     @abstractmethod
+    def button_held(self) -> bool:
+        """True while the button is pressed now (read from the pin, for a press held down)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Drive every output low and release the pins; safe to call twice."""
 
@@ -68,6 +72,7 @@ class SimulatedPins(GpioPins):
         self._on_press: Callable[[], None] | None = None
         self._debounce_s = 0.0
         self._last_press = float("-inf")
+        self._held = False
         self._lock = threading.Lock()
 
     def setup(
@@ -85,14 +90,23 @@ class SimulatedPins(GpioPins):
                 self.levels[pin] = on
                 self.changes.append(PinChange(self.clock(), pin, on))
 
-    def press(self) -> bool:
-        """Press the button once; False when the debounce swallowed it (too soon after the last)."""
+    def press(self, hold: bool = False) -> bool:
+        """Press the button once (and keep it down when `hold`, until release()); False when the
+        debounce swallowed it (too soon after the last)."""
         now = self.clock()
         if now - self._last_press < self._debounce_s or self._on_press is None:
             return False
         self._last_press = now
+        self._held = hold
         self._on_press()
         return True
+
+    def release(self) -> None:
+        """Let go of a held button."""
+        self._held = False
+
+    def button_held(self) -> bool:
+        return self._held
 
     def close(self) -> None:
         for pin in list(self.levels):
@@ -134,6 +148,7 @@ class JetsonPins(GpioPins):
         for warning in caught:
             logger.warning("Jetson.GPIO: %s (if a pin stays silent: %s)", warning.message, JETSON_IO)
         self.button = button
+        self._pressed_level = gpio.LOW if edge == "falling" else gpio.HIGH
         gpio.add_event_detect(
             button,
             gpio.FALLING if edge == "falling" else gpio.RISING,
@@ -156,6 +171,9 @@ class JetsonPins(GpioPins):
 
     def write(self, pin: int, on: bool) -> None:
         self.gpio.output(pin, self.gpio.HIGH if on else self.gpio.LOW)
+
+    def button_held(self) -> bool:
+        return self.button is not None and self.gpio.input(self.button) == self._pressed_level
 
     def close(self) -> None:
         if self._closed:

@@ -1,45 +1,54 @@
-"""The alert hub: turns events into the local alarm, push notifications and MQTT, in that order.
+"""The alert hub: turns events into the local alarm, the voice, push notifications and MQTT, in that order.
 
-`handle(event)` drives the GPIO pins first (no network, no disk), then commits a push alert to the
-SQLite outbox (sent later by its own thread), then queues the MQTT messages (sent by paho's thread):
-nothing in it waits on a network. The cancel button works through `cancel_requested()`, which the
-pipeline polls each frame (True once per press that stopped an alarm: it then ends every episode
-with `cancelled`), and an optional `on_cancel(track_ids)` callback. It satisfies
-edge.pipeline.Alerts (handle, cancel_requested, close).
+`handle(event)` drives the GPIO pins first (no network, no disk), then hands the voice its prompt
+(spoken by its own thread), then commits push alerts to the SQLite outbox (sent later by its own
+threads), then queues the MQTT messages (sent by paho's thread): nothing in it waits on a network.
+What each kind does comes from the one table, edge.event_kinds.KINDS.
+
+Alerts also start things, which the pipeline collects with `poll(video_time)` (each loop, also
+while the camera is lost) and then logs and hands back to `handle`: `escalated` (the next tier or
+a reminder is due), `acknowledged` (Home Assistant's Acknowledge button, the device's page, or
+`acknowledge()`), `inactivity` (nobody seen for hours). The cancel button works through
+`cancel_requested()` (True once per press that stopped an alarm: the pipeline then ends every
+episode with `cancelled`) and an optional `on_cancel(track_ids)` callback; Home Assistant's Cancel
+button presses it. `people_seen(n)` (per frame) feeds "person last seen" and the inactivity check.
+It satisfies edge.pipeline.Alerts.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import numpy as np
 
+from edge.alerts.ack_page import AckPage
 from edge.alerts.alarm import LocalAlarm
 from edge.alerts.gpio import create_pins
+from edge.alerts.inactivity import Inactivity
 from edge.alerts.mqtt import MqttPublisher
-from edge.alerts.notify import Notifier, notify_urls
+from edge.alerts.notify import Notifier, all_urls
 from edge.alerts.redact import install_secret_filter
+from edge.alerts.voice import Voice
 from edge.config import Config, secret
+from edge.event_kinds import ALARMS, KINDS
 from edge.events import Event
 
 logger = logging.getLogger(__name__)
 
 MQTT_PASSWORD_ENV = "FALLWATCH_MQTT_PASSWORD"
-
-# Events that sound the full alarm and are pushed to caregivers.
-ALARMS = ("fall_alert", "long_lie")
-# Events that end an alarm; pushed only when that track's alarm was pushed.
-ALL_CLEAR = ("recovered", "cancelled")
-# Camera problems: pushed always (nobody is protected while the camera is lost).
-CAMERA = ("source_lost", "source_restored")
+# How often poll() looks at the escalation schedule and the inactivity watch (they count minutes).
+CHECK_EVERY_S = 1.0
 
 
 class AlertHub:
-    """Local alarm, notifier and MQTT publisher for one room (notifier and mqtt may be None).
+    """Local alarm, voice, notifier and MQTT publisher for one room (all but the alarm may be None).
 
     on_cancel: called with the track ids whose alarm the cancel button stopped, on the GPIO thread.
+    inactivity: the "nobody seen" watcher (None = off). ack_page: the acknowledge page (None = off).
     """
 
     def __init__(
@@ -48,26 +57,37 @@ class AlertHub:
         notifier: Notifier | None = None,
         mqtt: MqttPublisher | None = None,
         on_cancel: Callable[[list[int | None]], None] | None = None,
+        voice: Voice | None = None,
+        inactivity: Inactivity | None = None,
+        ack_page: AckPage | None = None,
     ) -> None:
         self.alarm = alarm
         self.notifier = notifier
         self.mqtt = mqtt
         self.on_cancel = on_cancel
+        self.voice = voice
+        self.inactivity = inactivity
+        self.ack_page = ack_page
         self._cancels: set[int | None] = set()
         self._pressed = False
-        self._pushed: set[int | None] = set()
+        self._acks: list[str] = []
+        self._alerted: set[int | None] = set()
+        self._next_check = 0.0
         self._lock = threading.Lock()
         alarm.on_press = self._button_pressed
+        if mqtt is not None:
+            mqtt.on_command = self.command
 
     @classmethod
     def from_config(cls, cfg: Config, on_cancel: Callable[[list[int | None]], None] | None = None) -> AlertHub:
         """Build every part from the config; hides the configured secrets in all log output.
 
-        Raises ConfigError for a notify URL no backend accepts and RuntimeError for unusable GPIO.
+        Raises ConfigError for a notify URL no backend accepts, RuntimeError for unusable GPIO or a
+        voice without espeak-ng/aplay, and OSError when the acknowledge page's port is taken.
         """
-        install_secret_filter([*notify_urls(cfg.notify), secret(cfg.mqtt.password, MQTT_PASSWORD_ENV)])
+        install_secret_filter([*all_urls(cfg.notify), secret(cfg.mqtt.password, MQTT_PASSWORD_ENV)])
         alarm = LocalAlarm(cfg.gpio, create_pins(cfg.gpio))
-        notifier = Notifier.from_config(cfg) if notify_urls(cfg.notify) else None
+        notifier = Notifier.from_config(cfg) if all_urls(cfg.notify) else None
         mqtt = (
             MqttPublisher(cfg.mqtt, cfg.room, secret(cfg.mqtt.password, MQTT_PASSWORD_ENV))
             if cfg.mqtt.enabled
@@ -75,21 +95,37 @@ class AlertHub:
         )
         if notifier is None:
             logger.warning("no notify channels configured: alerts stay local (and on MQTT if enabled)")
-        return cls(alarm, notifier, mqtt, on_cancel)
+        inactivity = Inactivity(cfg.inactivity, time.time()) if cfg.inactivity.hours > 0 else None
+        hub = cls(alarm, notifier, mqtt, on_cancel, Voice.from_config(cfg.voice), inactivity)
+        if notifier is not None and cfg.notify.ack_port:
+            hub.ack_page = AckPage(
+                cfg.notify.ack_host, cfg.notify.ack_port, cfg.room, notifier.escalation.is_token, hub.acknowledge
+            )
+        return hub
 
     def start(self) -> None:
-        """Start the outbox sender and the MQTT connection (both retry on their own)."""
+        """Start the voice, the outbox senders, the acknowledge page and MQTT (each retries on its own)."""
+        if self.voice is not None:
+            self.voice.start()
         if self.notifier is not None:
             self.notifier.start()
+        if self.ack_page is not None:
+            self.ack_page.start()
         if self.mqtt is not None:
+            if self.notifier is not None:  # alerts still open from before a restart stay "Fall detected"
+                self.mqtt.restore_alerts(self.notifier.escalation.active_tracks())
             self.mqtt.start()
 
     def close(self) -> None:
         """Undo start() in reverse and release the pins (alarm off)."""
         if self.mqtt is not None:
             self.mqtt.stop()
+        if self.ack_page is not None:
+            self.ack_page.close()
         if self.notifier is not None:
             self.notifier.stop()
+        if self.voice is not None:
+            self.voice.close()
         self.alarm.close()
 
     def handle(
@@ -99,60 +135,129 @@ class AlertHub:
         aspect: float = 1.0,
         frame: np.ndarray | None = None,
     ) -> None:
-        """React to one event. keypoints (18, 3) of the fallen person give the skeleton picture;
-        aspect is the frame's width/height; frame is attached only if notify.attach_camera_frame."""
-        kind, track = event.event, event.track_id
+        """React to one event as edge.event_kinds says. keypoints (18, 3) of the fallen person give the
+        skeleton picture; aspect is the frame's width/height; frame is attached only if
+        notify.attach_camera_frame."""
+        kind, track, info = event.event, event.track_id, KINDS[event.event]
         with self._lock:
             suppressed = kind in ALARMS and track in self._cancels
-        # 1. Local alarm: pins only.
-        if kind == "fall_suspected":
-            self.alarm.set(track, "suspected")
-        elif kind in ALARMS and not suppressed:
-            self.alarm.set(track, "alert")
-        elif kind in ALL_CLEAR:
-            self.alarm.set(track, "idle")
-        # 2. Push: committed to the outbox, sent by its thread. 3. MQTT: queued for paho's thread.
+        # 1. Local alarm: pins only. 2. The voice: queued for its thread.
+        if info.alarm is not None and not suppressed:
+            self.alarm.set(track, info.alarm)
+        if self.voice is not None and info.voice is not None and not suppressed:
+            self.voice.prompt(track, info.voice)
+        # 3. Push: committed to the outbox, sent by its threads. 4. MQTT: queued for paho's thread.
         # A failure here (a full disk, a broken outbox file) is logged loudly but never stops the
         # pipeline: the local alarm keeps working.
+        picture = None
         try:
             if self.notifier is not None:
-                self._push(event, suppressed, keypoints, aspect, frame)
+                picture = self._push(event, suppressed, keypoints, aspect, frame)
         except Exception:
             logger.exception("%s %s could NOT be queued for push notification", kind, event.id)
         try:
             if self.mqtt is not None:
-                self.mqtt.publish_event(event, suppressed=suppressed)
+                self.mqtt.publish_event(event, suppressed=suppressed, picture=picture)
         except Exception:
             logger.exception("%s %s could not be published on MQTT", kind, event.id)
-        if kind in ALL_CLEAR:
-            with self._lock:
+        with self._lock:
+            if info.alarm == "idle":
                 self._cancels.discard(track)
+                self._alerted.discard(track)
+            elif kind in ALARMS and not suppressed:
+                self._alerted.add(track)
 
     def _push(
         self, event: Event, suppressed: bool, keypoints: np.ndarray | None, aspect: float, frame: np.ndarray | None
-    ) -> None:
+    ) -> bytes | None:
+        """Hand `event` to the notifier; the skeleton picture of an alarm (for MQTT), if any."""
         assert self.notifier is not None
-        kind, track = event.event, event.track_id
-        if kind in ALARMS:
+        kind, track, push = event.event, event.track_id, KINDS[event.event].push
+        if push == "alarm":
             if suppressed:
                 logger.info("%s for track %s not pushed: the cancel button was pressed during the pre-alarm",
                             kind, track)  # fmt: skip
-                return
+                return None
             self.notifier.alert(event, keypoints, aspect, frame)
-            with self._lock:
-                self._pushed.add(track)
-        elif kind in ALL_CLEAR:
-            with self._lock:
-                was_pushed = track in self._pushed
-                self._pushed.discard(track)
-            if was_pushed:
-                self.notifier.alert(event)
-        elif kind in CAMERA:
+            image, name = self.notifier.picture(event, keypoints, aspect, None)
+            return image if name == "skeleton.png" else None
+        if push == "all_clear":
+            self.notifier.all_clear(event)
+        elif push == "always":
             self.notifier.alert(event)
-        elif kind == "heartbeat":
+        elif push == "failures":
             self.notifier.report_failures(event)
+        return None
+
+    def command(self, name: str) -> None:
+        """A Home Assistant button: "acknowledge", "cancel" (the cancel button) or "test" (a test push)."""
+        if name == "acknowledge":
+            self.acknowledge("Home Assistant")
+        elif name == "cancel":
+            self._cancel_now()
+        elif name == "test" and self.notifier is not None:
+            logger.warning("test alert queued (key %s)", self.notifier.test())
+
+    def acknowledge(self, who: str) -> None:
+        """Someone acknowledged the open alerts (any thread); `poll` turns it into `acknowledged` events."""
+        with self._lock:
+            self._acks.append(who)
+
+    def poll(self, video_time: float) -> list[Event]:
+        """Events the alerts started since the last call: acknowledged (at once), escalated and
+        inactivity (looked at once every CHECK_EVERY_S)."""
+        events: list[Event] = []
+        with self._lock:
+            acks, self._acks = self._acks, []
+        if acks:
+            tracks = set(self._alerted)
+            if self.notifier is not None:
+                tracks |= {episode.track for episode in self.notifier.escalation.open_episodes()}
+            if tracks:
+                logger.warning("alert acknowledged by %s for track(s) %s", acks[0], sorted(tracks, key=str))
+            else:
+                logger.info("acknowledge from %s with no alert open", acks[0])
+            events += [Event("acknowledged", video_time, track) for track in sorted(tracks, key=str)]
+        now = time.monotonic()
+        if now < self._next_check:
+            return events
+        self._next_check = now + CHECK_EVERY_S
+        try:
+            if self.notifier is not None:
+                events += self.notifier.escalate(video_time)
+        except Exception:
+            logger.exception("escalation could not be checked; retrying next time")
+        if self.inactivity is not None and self.inactivity.due(time.time()):
+            events.append(Event("inactivity", video_time))
+        return events
+
+    def people_seen(self, count: int) -> None:
+        """Call once per processed frame with the number of people in view."""
+        if count <= 0:
+            return
+        if self.inactivity is not None:
+            self.inactivity.seen(time.time())
+        if self.mqtt is not None:
+            self.mqtt.person_seen(time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def _button_pressed(self) -> None:
+        """During an alert with gpio.ack_hold_s set: wait that long, then a held button acknowledges
+        and a released one cancels. Otherwise cancel now."""
+        active = self.alarm.active_tracks()
+        hold_s = self.alarm.cfg.ack_hold_s
+        if hold_s > 0 and "alert" in active.values():
+            threading.Timer(hold_s, self._button_decided).start()
+            return
+        self._cancel_now()
+
+    def _button_decided(self) -> None:
+        if self.alarm.button_held():
+            logger.warning("cancel button held during an alert: acknowledged (help is here)")
+            self.acknowledge("the button in the room (held)")
+        else:
+            self._cancel_now()
+
+    def _cancel_now(self) -> None:
         """Cancel every active track's alarm: silence it locally now and ask the state machine to cancel."""
         tracks = list(self.alarm.active_tracks())
         if not tracks:

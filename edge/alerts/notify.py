@@ -15,14 +15,19 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
+import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
 
 from edge.alerts.channels import Channel, Message, create_channel
+from edge.alerts.escalation import Episode, Escalation, Tier
 from edge.alerts.outbox import Failure, Outbox, OutboxWorker
 from edge.alerts.redact import install_secret_filter
 from edge.config import Config, ConfigError, NotifyConfig
+from edge.event_kinds import KINDS
 from edge.events import Event
 from edge.skeleton import EDGES
 
@@ -30,42 +35,45 @@ logger = logging.getLogger(__name__)
 
 URLS_ENV = "FALLWATCH_NOTIFY_URLS"
 
-_HEADLINES = {
-    "fall_alert": "Fall in {room}",
-    "long_lie": "Someone has been lying on the floor in {room}",
-    "recovered": "All clear in {room}: the person got up",
-    "cancelled": "All clear in {room}: the alarm was cancelled with the button",
-    "source_lost": "FallWatch in {room} cannot see: camera lost",
-    "source_restored": "FallWatch in {room} sees again: camera back",
-    "fall_suspected": "Possible fall in {room}",
-    "heartbeat": "FallWatch in {room} is running",
-}
-_DETAILS = {
-    "fall_alert": "A person fell and has not got up. Please check on them now.",
-    "long_lie": "A person has been lying outside the bed for a long time. Please check on them.",
-    "recovered": "The person is up again after the fall alert.",
-    "cancelled": "Someone in the room pressed the cancel button.",
-    "source_lost": "Falls cannot be detected until the camera works again.",
-    "source_restored": "Fall detection is running again.",
-    "fall_suspected": "The alarm will follow unless the person gets up.",
-    "heartbeat": "",
-}
-
 
 def notify_urls(cfg: NotifyConfig) -> list[str]:
     """The channel URLs: `cfg.urls`, or FALLWATCH_NOTIFY_URLS split on whitespace when that is empty."""
     return list(cfg.urls) or os.environ.get(URLS_ENV, "").split()
 
 
-def create_channels(cfg: NotifyConfig) -> list[Channel]:
-    """One channel per URL; raises ConfigError naming notify.urls[i] (URL hidden) for a bad one."""
+def create_channels(cfg: NotifyConfig, urls: list[str] | None = None, key: str = "notify.urls") -> list[Channel]:
+    """One channel per URL (default: notify_urls(cfg)); raises ConfigError naming key[i] (URL hidden)
+    for a bad one."""
     channels = []
-    for i, url in enumerate(notify_urls(cfg)):
+    for i, url in enumerate(notify_urls(cfg) if urls is None else urls):
         try:
             channels.append(create_channel(url, cfg.timeout_s))
         except ValueError as exc:
-            raise ConfigError(f"notify.urls[{i}]: {exc}") from None
+            raise ConfigError(f"{key}[{i}]: {exc}") from None
     return channels
+
+
+def create_tiers(cfg: NotifyConfig) -> list[list[Channel]]:
+    """Channels per escalation tier: notify.urls (or the environment) first, then each [[notify.tiers]]."""
+    return [create_channels(cfg)] + [
+        create_channels(cfg, tier.urls, f"notify.tiers[{i}].urls") for i, tier in enumerate(cfg.tiers)
+    ]
+
+
+def pending_deliveries(cfg: NotifyConfig) -> int:
+    """Deliveries still pending in the outbox (0 when it does not exist)."""
+    if not os.path.isfile(cfg.outbox):
+        return 0
+    outbox = Outbox(cfg.outbox)
+    try:
+        return outbox.counts()["pending"]
+    finally:
+        outbox.close()
+
+
+def all_urls(cfg: NotifyConfig) -> list[str]:
+    """Every channel URL of every tier (secrets to hide from the logs)."""
+    return notify_urls(cfg) + [url for tier in cfg.tiers for url in tier.urls]
 
 
 def local_time(wall_time: str) -> str:
@@ -78,10 +86,14 @@ def compose(event: Event, room: str, image: bytes | None = None, image_name: str
     """The message for `event`: what happened, where (`room`), when (local time); keyed by event id.
 
     image: an optional picture (PNG or JPEG bytes) attached as `image_name`."""
-    title = "FallWatch: " + _HEADLINES.get(event.event, event.event).format(room=room)
-    lines = [f"{_HEADLINES.get(event.event, event.event).format(room=room)} at {local_time(event.wall_time)}."]
-    if _DETAILS.get(event.event):
-        lines.append(_DETAILS[event.event])
+    info = KINDS[event.event]
+    headline = info.headline.format(room=room)
+    title = "FallWatch: " + headline
+    lines = [f"{headline} at {local_time(event.wall_time)}."]
+    if info.detail:
+        lines.append(info.detail)
+    if event.detail and "camera lost" in event.detail:
+        lines.append("The camera is lost: the person has not been seen since; please check on them in person.")
     if event.probs:
         lines.append(f"Fall confidence {event.probs.get('fall', 0.0):.0%}.")
     if event.track_id is not None:
@@ -127,39 +139,67 @@ def frame_picture(frame: np.ndarray) -> bytes:
 
 
 class Notifier:
-    """Durable push notifications for one room.
+    """Durable push notifications for one room, with escalation until someone acknowledges.
 
-    room: the place named in every message. cfg: the notify section. channels: from create_channels.
+    room: the place named in every message. cfg: the notify section. tiers: channels per tier, tier 1
+    (notify.urls) first, then each [[notify.tiers]] (from create_tiers). clock: wall-clock seconds.
     Raises ConfigError naming notify.outbox when the outbox cannot be opened or created.
     An alert is committed to the outbox before `alert` returns and sent by one worker thread per
     channel, so a slow or failing channel never holds back the others.
     """
 
-    def __init__(self, room: str, cfg: NotifyConfig, channels: list[Channel]) -> None:
+    def __init__(
+        self, room: str, cfg: NotifyConfig, tiers: list[list[Channel]], clock: Callable[[], float] = time.time
+    ) -> None:
         self.room = room
         self.cfg = cfg
-        self.channels = channels
+        unique = {channel.key: channel for tier in tiers for channel in tier}
+        self.channels = list(unique.values())
+        self.first = [channel.key for channel in tiers[0]] if tiers else []
         try:
-            self.outbox = Outbox(cfg.outbox)
+            self.outbox = Outbox(cfg.outbox, clock)
+            after = [0.0] + [tier.after_min * 60 for tier in cfg.tiers]
+            self.escalation = Escalation(
+                self.outbox,
+                [Tier(tuple(c.key for c in tier), after_s) for tier, after_s in zip(tiers, after, strict=True)],
+                cfg.repeat_min * 60,
+                clock,
+            )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"notify.outbox = {cfg.outbox!r}: cannot open the outbox: {exc}") from None
-        self.workers = [OutboxWorker(self.outbox, [c], cfg.backoff_s, cfg.backoff_max_s) for c in channels]
+        self.workers = [OutboxWorker(self.outbox, [c], cfg.backoff_s, cfg.backoff_max_s) for c in self.channels]
 
     @classmethod
     def from_config(cls, cfg: Config) -> Notifier:
-        return cls(cfg.room, cfg.notify, create_channels(cfg.notify))
+        return cls(cfg.room, cfg.notify, create_tiers(cfg.notify))
 
     def start(self) -> None:
+        """Move alerts queued for channels no longer configured to tier 1, then start the senders."""
+        moved = self.outbox.adopt_orphans([channel.key for channel in self.channels], self.first)
+        if moved:
+            logger.warning("outbox: %d alert(s) were queued for channels no longer configured; "
+                           "sending them to the %d tier-1 channel(s) instead", moved, len(self.first))  # fmt: skip
         for worker in self.workers:
             worker.start()
         counts = self.outbox.counts()
         if counts["pending"]:
             logger.info("outbox: %d deliveries pending from before; sending them now", counts["pending"])
 
-    def stop(self) -> None:
+    def stop(self, drain_s: float | None = None) -> int:
+        """Wait up to drain_s (default notify.drain_s) for the queue to empty, stop the senders; the
+        number of deliveries still pending (they go at the next start, or `fallwatch outbox retry`)."""
+        deadline = time.monotonic() + (self.cfg.drain_s if drain_s is None else drain_s)
+        while self.outbox.counts()["pending"] and time.monotonic() < deadline:
+            self._wake()
+            time.sleep(0.1)
         for worker in self.workers:
             worker.stop()
+        pending = self.outbox.counts()["pending"]
+        if pending:
+            logger.warning("outbox: %d deliveries still pending in %s; they are sent at the next start "
+                           "(or now with `fallwatch outbox retry`)", pending, self.cfg.outbox)  # fmt: skip
         self.outbox.close()
+        return pending
 
     def alert(
         self,
@@ -168,25 +208,71 @@ class Notifier:
         aspect: float = 1.0,
         frame: np.ndarray | None = None,
     ) -> None:
-        """Store `event` for every channel and wake the sender. A skeleton picture is attached when
-        keypoints (18, 3) are given and notify.attach_skeleton; the camera `frame` only when
-        notify.attach_camera_frame. A picture that cannot be drawn is logged and left out."""
-        image, name = None, "skeleton.png"
+        """Store `event` for tier 1 and wake the sender; an alarm (push "alarm" in edge.event_kinds)
+        also starts its escalation. A skeleton picture is attached when keypoints (18, 3) are given
+        and notify.attach_skeleton; the camera `frame` only when notify.attach_camera_frame. A
+        picture that cannot be drawn is logged and left out."""
+        image, name = self.picture(event, keypoints, aspect, frame)
+        if KINDS[event.event].push != "alarm":
+            self.enqueue(compose(event, self.room, image, name))
+            return
+        self.escalation.open(event, lambda token: self._with_link(compose(event, self.room, image, name), token))
+        self._wake()
+
+    def picture(
+        self, event: Event, keypoints: np.ndarray | None, aspect: float, frame: np.ndarray | None
+    ) -> tuple[bytes | None, str]:
+        """The picture for `event` and its file name (None when there is none or it cannot be drawn)."""
         try:
             if frame is not None and self.cfg.attach_camera_frame:
-                image, name = frame_picture(frame), "frame.jpg"
-            elif keypoints is not None and self.cfg.attach_skeleton:
-                image = skeleton_picture(keypoints, aspect)
+                return frame_picture(frame), "frame.jpg"
+            if keypoints is not None and self.cfg.attach_skeleton:
+                return skeleton_picture(keypoints, aspect), "skeleton.png"
         except (ValueError, ImportError):
             logger.exception("alert %s: picture left out", event.id)
-        self.enqueue(compose(event, self.room, image, name))
+        return None, "skeleton.png"
+
+    def escalate(self, video_time: float) -> list[Event]:
+        """Queue the escalation steps due now (edge.alerts.escalation); the `escalated` events."""
+        events = self.escalation.due(video_time, self._escalation_message)
+        if events:
+            self._wake()
+        return events
+
+    def _escalation_message(self, event: Event, episode: Episode) -> Message:
+        minutes = (self.outbox.clock() - episode.started) / 60
+        message = compose(event, self.room)
+        body = f"{message.body}\nThe first alert went out {minutes:.0f} min ago."
+        return self._with_link(Message(message.key, message.title, body, message.kind), episode.token)
+
+    def _with_link(self, message: Message, token: str) -> Message:
+        """`message` with the acknowledge link appended when notify.ack_url is set."""
+        if not self.cfg.ack_url:
+            return message
+        link = f"{self.cfg.ack_url.rstrip('/')}/ack/{token}"
+        body = f"{message.body}\nAcknowledge (home network only): {link}"
+        return Message(message.key, message.title, body, message.kind, message.image, message.image_name)
+
+    def all_clear(self, event: Event) -> list[str]:
+        """Tell every contact the ended episode reached (acknowledged, recovered, cancelled); the channels."""
+        channels = self.escalation.close(event, compose(event, self.room))
+        if channels:
+            self._wake()
+        return channels
+
+    def test(self) -> str:
+        """Queue a test message for tier 1 (Home Assistant's Test button); its key."""
+        key = f"test-{uuid.uuid4().hex}"
+        self.enqueue(Message(key, f"FallWatch in {self.room}: test alert",
+                             f"A test alert from FallWatch in {self.room}. Nothing happened.", "test"))  # fmt: skip
+        return key
 
     def enqueue(self, message: Message) -> None:
-        """Store a ready message for every channel and wake the sender (a repeated key is ignored)."""
-        if not self.channels:
+        """Store a ready message for every tier-1 channel and wake the sender (a repeated key is ignored)."""
+        if not self.first:
             logger.warning("alert %s: no notify channels configured; nobody is told remotely", message.key)
             return
-        self.outbox.enqueue(message, [channel.key for channel in self.channels])
+        self.outbox.enqueue(message, self.first)
         self._wake()
 
     def _wake(self) -> None:

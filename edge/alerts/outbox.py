@@ -51,6 +51,20 @@ CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(channel, state);
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """One (alert, channel) row as `fallwatch outbox` lists it; created is wall-clock seconds."""
+
+    key: str
+    channel: str
+    kind: str
+    title: str
+    created: float
+    state: str
+    attempts: int
+    detail: str
+
+
+@dataclass(frozen=True)
 class Failure:
     """A delivery that failed for good (a permanent 4xx): which alert, which channel, why."""
 
@@ -82,6 +96,10 @@ class Outbox:
             self._local.db = db
         return db
 
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit; write through `transaction()`)."""
+        return self._db()
+
     def close(self) -> None:
         """Close this thread's connection."""
         db = getattr(self._local, "db", None)
@@ -93,17 +111,9 @@ class Outbox:
         """Store `message` for each channel key in one transaction; False if its key was already stored."""
         db = self._db()
         with _transaction(db):
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (message.key, self.clock(), message.kind, message.title, message.body, message.image,
-                 message.image_name),
-            )  # fmt: skip
-            if cursor.rowcount == 0:
+            if db.execute("SELECT 1 FROM messages WHERE key = ?", (message.key,)).fetchone():
                 return False
-            db.executemany(
-                "INSERT OR IGNORE INTO deliveries(key, channel, state) VALUES (?, ?, 'pending')",
-                [(message.key, channel) for channel in channels],
-            )
+            self.add_deliveries(db, message, channels)
         return True
 
     def next_due(self, channels: Sequence[str]) -> tuple[Message, str] | float | None:
@@ -154,6 +164,90 @@ class Outbox:
             else:
                 wait = min(backoff_max_s, backoff_s * 2 ** (failures - 1)) * random.uniform(0.5, 1.0)
             db.execute("UPDATE channels SET next_try = ? WHERE channel = ?", (self.clock() + wait, channel))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on this thread's connection (for tables that live beside the outbox)."""
+        with _transaction(self._db()) as db:
+            yield db
+
+    def add_deliveries(self, db: sqlite3.Connection, message: Message, channels: Sequence[str]) -> None:
+        """Inside `transaction()`: store `message` (once) and a pending delivery per channel not yet given it."""
+        db.execute(
+            "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (message.key, self.clock(), message.kind, message.title, message.body, message.image, message.image_name),
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO deliveries(key, channel, state) VALUES (?, ?, 'pending')",
+            [(message.key, channel) for channel in channels],
+        )
+
+    def adopt_orphans(self, known: Sequence[str], to: Sequence[str]) -> int:
+        """Give every pending delivery whose channel is not in `known` (the configured channels) to
+        the channels `to` instead.
+
+        The old delivery is closed as failed ("channel no longer configured"), already reported, and
+        each alert it carried is queued for each of `to` (never twice for one). Returns how many
+        alerts were moved; nothing moves when `to` is empty."""
+        if not to:
+            return 0
+        db = self._db()
+        marks = ",".join("?" * len(known))
+        orphan = f"state = 'pending' AND channel NOT IN ({marks})"
+        with _transaction(db):
+            keys = [key for (key,) in db.execute(f"SELECT DISTINCT key FROM deliveries WHERE {orphan}", tuple(known))]
+            db.execute(
+                "UPDATE deliveries SET state = 'failed', reported = 1, detail = 'channel no longer configured'"
+                f" WHERE {orphan}",
+                tuple(known),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO deliveries(key, channel, state) VALUES (?, ?, 'pending')",
+                [(key, channel) for key in keys for channel in to],
+            )
+        return len(keys)
+
+    def deliveries(self, state: str | None = None) -> list[Delivery]:
+        """Every delivery (or those in `state`), oldest alert first, for `fallwatch outbox`."""
+        where, args = ("WHERE d.state = ?", (state,)) if state else ("", ())
+        rows = (
+            self._db()
+            .execute(
+                f"""SELECT d.key, d.channel, m.kind, m.title, m.created, d.state, d.attempts, d.detail
+            FROM deliveries d JOIN messages m ON m.key = d.key {where} ORDER BY m.created, m.rowid, d.channel""",
+                args,
+            )
+            .fetchall()
+        )
+        return [Delivery(*row) for row in rows]
+
+    def retry_now(self) -> int:
+        """Clear every channel's backoff so pending deliveries go at the next try; how many are pending."""
+        db = self._db()
+        with _transaction(db):
+            db.execute("UPDATE channels SET next_try = 0, failures = 0")
+            (pending,) = db.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'").fetchone()
+        return int(pending)
+
+    def drop(self, key: str, reason: str) -> int:
+        """Give up the pending deliveries of alert `key` (a key prefix of 8+ characters works), noting
+        `reason`; how many were dropped. Raises ValueError when the prefix matches several alerts."""
+        db = self._db()
+        with _transaction(db):
+            keys = [k for (k,) in db.execute(
+                "SELECT DISTINCT key FROM deliveries WHERE state = 'pending' AND substr(key, 1, ?) = ?",
+                (len(key), key),
+            )]  # fmt: skip
+            if len(keys) > 1 and key not in keys:
+                raise ValueError(f"{key!r} matches {len(keys)} pending alerts; give more of the key")
+            keys = [key] if key in keys else keys
+            if not keys:
+                return 0
+            cursor = db.execute(
+                "UPDATE deliveries SET state = 'failed', reported = 1, detail = ? WHERE state = 'pending' AND key = ?",
+                (f"dropped by hand: {reason}", keys[0]),
+            )
+        return cursor.rowcount
 
     def counts(self) -> dict[str, int]:
         """Deliveries by state, e.g. {"pending": 3, "delivered": 10, "failed": 0}."""

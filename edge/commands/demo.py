@@ -22,13 +22,6 @@ MODEL = Path(edge.__file__).resolve().parents[1] / "models" / "fallwatch.onnx"
 OUT = Path("out") / "demo"
 # The clip is 5.7 s long: the product's confirm_s (10 s) would end it before an alert could be due.
 CONFIRM_S = 2.0
-# What each event does in the room (the demo's GPIO is simulated and no push channel is configured).
-MEANING = {
-    "fall_suspected": "LED blinks",
-    "fall_alert": "buzzer + LED on; push to caregivers",
-    "recovered": "alarm off",
-    "cancelled": "alarm off (cancel button)",
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +44,7 @@ def demo_overrides(out: Path, model: Path) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     from edge.classifier import FEATURES_FILE
     from edge.config import load_config
+    from edge.event_kinds import KINDS
     from edge.features import FeatureConfig
     from edge.pipeline import build_pipeline
 
@@ -75,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
     for event in pipeline.events:
         who = f"person {event.track_id}" if event.track_id is not None else "camera"
         probs = f" (P(fall) {event.probs['fall']:.2f}, P(lie) {event.probs['lie']:.2f})" if event.probs else ""
-        meaning = f"  -> {MEANING[event.event]}" if event.event in MEANING else ""
+        meaning = f"  -> {KINDS[event.event].meaning}"
         print(f"  {event.video_time:5.2f} s  {event.event:15s} {who}{probs}{meaning}")
     if not pipeline.events:
         print("  no events: the classifier did not see a fall in this clip")

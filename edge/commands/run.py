@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +53,36 @@ def main(args: argparse.Namespace) -> int:
     if args.headless and (cfg.output.uri == "window" or cfg.output.uri.startswith(("window://", "display://"))):
         logger.info("--headless: not showing %s", cfg.output.uri)
         cfg.output.uri = ""
+    pipeline = build_pipeline(cfg)
     try:
-        summary = build_pipeline(cfg).run()
+        summary = pipeline.run()
     except (SourceError, OutputError, TraceError) as exc:
         print(f"fallwatch run: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. the events log's folder is not writable
-        print(f"fallwatch run: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"fallwatch run: {where}{exc.strerror if exc.filename and exc.strerror else exc}", file=sys.stderr)
         return 2
     print(summary.format())
     if cfg.log.events:
         print(f"events log: {cfg.log.events}")
     if cfg.output.uri:
         print(f"annotated output: {cfg.output.uri}")
-    return 0
+    problems = run_problems(cfg, getattr(pipeline.source, "problem", ""))
+    for problem in problems:
+        print(f"fallwatch run: {problem}", file=sys.stderr)
+    return 3 if problems else 0
+
+
+def run_problems(cfg: Config, source_problem: str) -> list[str]:
+    """What a finished run must not keep quiet about: a file that ended early, alerts not delivered."""
+    from edge.alerts.notify import pending_deliveries
+
+    problems = [source_problem] if source_problem else []
+    pending = pending_deliveries(cfg.notify)
+    if pending:
+        problems.append(
+            f"{pending} alert deliveries are still pending in {cfg.notify.outbox}; they are sent at the next"
+            " start, or now with `fallwatch outbox retry` (list them with `fallwatch outbox list`)"
+        )
+    return problems

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -107,8 +109,9 @@ def load_trace(path: str | Path) -> Trace:
         raise TraceError(f"{path}: no such keypoint trace") from None
     except KeyError as exc:
         raise TraceError(f"{path}: not a keypoint trace (lacks {exc})") from None
-    except (OSError, ValueError) as exc:
-        raise TraceError(f"{path}: not a keypoint trace (.npz): {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        what = "empty file" if isinstance(exc, EOFError) else str(exc)
+        raise TraceError(f"{path}: not a keypoint trace (.npz), truncated or corrupt: {what}") from None
     try:
         meta = json.loads(str(arrays["meta"]))
     except json.JSONDecodeError:

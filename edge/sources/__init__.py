@@ -64,6 +64,17 @@ def choose_backend(uri: str, backend: str) -> str:
     return backend
 
 
+def check_file(path: Path) -> None:
+    """Raise SourceError saying what `path` is when it is not a regular file (missing, a folder, a FIFO...)."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise SourceError(f"{path}: is a folder, not a video file or keypoint trace")
+    if path.exists():
+        raise SourceError(f"{path}: is not a regular file (a FIFO, socket or device); give a video file")
+    raise SourceError(f"{path}: no such file")
+
+
 def create_source(cfg: SourceConfig) -> ResilientSource:
     """Open the configured source, wrapped so that live sources are reopened and report lost/restored.
 
@@ -73,8 +84,8 @@ def create_source(cfg: SourceConfig) -> ResilientSource:
     uri = cfg.uri.strip()
     backend = choose_backend(uri, cfg.backend)
     live = is_live(uri)
-    if not live and backend != "jetson" and not Path(uri.removeprefix("file://")).is_file():
-        raise SourceError(f"{uri.removeprefix('file://')}: no such file")
+    if not live and backend != "jetson":
+        check_file(Path(uri.removeprefix("file://")))
     module, name = BACKENDS[backend]
     cls = getattr(importlib.import_module(module), name)
     return ResilientSource(

@@ -40,6 +40,8 @@ class FrameSource(ABC):
     #: Live backends: the monotonic clock value at their video_time 0 (None: ResilientSource stamps
     #: frames when it reads them).
     started_at: float | None = None
+    #: Files: why the file ended before its last frame ("" when it did not, or for live sources).
+    problem: str = ""
 
     @abstractmethod
     def read(self) -> Frame | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.alerts.redact import redact
 from edge.sources.base import Frame, FrameSource, SourceError
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ logger = logging.getLogger(__name__)
 NETWORK_TIMEOUT_MS = 5000
 #: How long read() waits for a live frame before returning None (the loop then checks its health).
 READ_WAIT_S = 1.0
+#: A file that decodes fewer frames than its container announces, by more than this many (or 2 %),
+#: ended early: corrupt or cut short. (Containers often announce one frame more than they hold.)
+MISSING_FRAMES_OK = 2
 
 
 def opencv_target(uri: str) -> str | int:
@@ -109,7 +113,8 @@ class OpenCVSource(FrameSource):
     clock: the monotonic clock for live timestamps (injectable for tests).
 
     Raises SourceError naming the file when a file is missing, cannot be opened or has no decodable
-    frame, and naming the URI when a live source cannot be opened.
+    frame, and naming the URI (credentials hidden) when a live source cannot be opened. A file that
+    stops decoding before the frame count its container announces sets `problem` (and logs it).
     """
 
     def __init__(
@@ -124,6 +129,7 @@ class OpenCVSource(FrameSource):
         self.live = live
         self._clock = clock
         target = opencv_target(uri)
+        self.name = redact(str(target))
         if not live and not Path(str(target)).is_file():
             raise SourceError(f"{target}: no such video file")
         if _is_network(target):
@@ -139,13 +145,16 @@ class OpenCVSource(FrameSource):
         if not self._cap.isOpened():
             self._cap.release()
             what = "cannot open as a video (corrupt or unsupported format)" if not live else "cannot open the source"
-            raise SourceError(f"{target}: {what}")
+            raise SourceError(f"{self.name}: {what}")
         if live and width and height:
             self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
             self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         #: Frames per second the container or device reports; None when it reports nothing usable.
         self.fps: float | None = fps if math.isfinite(fps) and 0 < fps <= 1000 else None
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        #: Files: the frame count the container announces (0 when it announces none).
+        self.expected_frames = int(count) if not live and math.isfinite(count) and count > 0 else 0
         self.started_at = clock()
         self._index = 0
         self._last_time = -math.inf
@@ -169,6 +178,13 @@ class OpenCVSource(FrameSource):
         ok, image = self._cap.read()
         if not ok or image is None:
             self._finished = True
+            missing = self.expected_frames - self._index
+            if missing > max(MISSING_FRAMES_OK, 0.02 * self.expected_frames):
+                self.problem = (
+                    f"{self.name}: only {self._index} of {self.expected_frames} frames could be decoded"
+                    " (the file is corrupt or cut short)"
+                )
+                logger.warning("%s", self.problem)
             return None
         video_time = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         if not (math.isfinite(video_time) and video_time > self._last_time):

@@ -83,6 +83,7 @@ class ResilientSource(FrameSource):
         #: True between a `source_lost` and the next `source_restored`.
         self.lost = False
         self._inner: FrameSource | None = None
+        self._closed_problem = ""
         if not live:
             self._inner = open_source()
         else:
@@ -92,6 +93,11 @@ class ResilientSource(FrameSource):
     def fps(self) -> float | None:  # type: ignore[override]
         """The open backend's frame rate (None while down or unknown)."""
         return None if self._inner is None else self._inner.fps
+
+    @property
+    def problem(self) -> str:  # type: ignore[override]
+        """Why a file ended before its last frame ("" when it did not; kept after close())."""
+        return self._closed_problem if self._inner is None else self._inner.problem
 
     @property
     def inner(self) -> FrameSource | None:
@@ -169,5 +175,6 @@ class ResilientSource(FrameSource):
 
     def close(self) -> None:
         if self._inner is not None:
+            self._closed_problem = self._inner.problem
             self._inner.close()
             self._inner = None
