@@ -166,16 +166,21 @@ def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
 
 
 def replay(trace: Trace, model: ReplayModel, overrides: Sequence[str] = ()) -> Replayed:
-    """Feed the trace's keypoints, frame by frame, into the detector (heartbeats off, no state file)
-    with config `overrides` (e.g. "events.confirm_s=1"): every event it raised, in order, and the
-    episodes still open at the end. Raises ConfigError for a bad override."""
+    """Feed the trace's keypoints into the detector (heartbeats off, no state file), the frames the
+    pipeline would pose (edge.pose.rate: at most pose.max_fps a second), with config `overrides`
+    (e.g. "events.confirm_s=1"): every event it raised, in order, and the episodes still open at the
+    end. Raises ConfigError for a bad override."""
     from edge.detector import FallDetector
+    from edge.pose.rate import PoseRate
 
     cfg = load_config(None, ["events.heartbeat_s=0", *overrides])
     cfg.features = model.features
     detector = FallDetector(cfg, model.classifier)
+    rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
     events: list[Event] = []
     for t, people in zip(trace.times, trace.keypoints, strict=True):
+        if not rate.due(float(t)):
+            continue
         found = people[(people[..., 2] > 0).any(axis=1)]
         events += detector.step(float(t), Skeletons(found.astype(np.float32), trace.aspect)).events
     return Replayed(events, tuple(e.state for e in detector.open_episodes()))
