@@ -21,6 +21,9 @@ from edge.skeleton import NUM_KEYPOINTS
 # A window counts as full when real frames reach back to within this fraction of a sample period
 # of its first sample time: the first seconds of a track never make a full window.
 FULL_TOLERANCE = 0.5
+# A sample this close to a frame's time is that frame (float rounding of end - k / rate_hz must not
+# mix in a neighbour's confidence).
+HIT_S = 1e-6
 
 
 def sample_times(end_time: float, cfg: FeatureConfig) -> np.ndarray:
@@ -35,9 +38,9 @@ def resample(times: np.ndarray, keypoints: np.ndarray, at: np.ndarray, max_gap_s
     out = np.zeros((len(at), NUM_KEYPOINTS, 3), dtype=np.float32)
     if len(times) == 0:
         return out
-    nxt = np.clip(np.searchsorted(times, at, side="left"), 0, len(times) - 1)
+    nxt = np.clip(np.searchsorted(times, at - HIT_S, side="left"), 0, len(times) - 1)
     prev = np.clip(nxt - 1, 0, len(times) - 1)
-    prev = np.where(times[nxt] <= at, nxt, prev)  # exact hits and samples after the last frame
+    prev = np.where(times[nxt] <= at + HIT_S, nxt, prev)  # hits and samples after the last frame
     t0, t1 = times[prev], times[nxt]
     span = np.maximum(t1 - t0, 1e-9)
     w = np.clip((at - t0) / span, 0.0, 1.0)[:, None]

@@ -1,25 +1,21 @@
-"""Shared fixtures. Tests that read the real fall data skip, with the reason, when it is absent."""
+"""Shared fixtures. Tests that read the real fall data skip, with the reason, when it is absent, and
+fail instead under CI (`$CI` set), so a CI run without the data cannot go green on skipped tests."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import shared_data_dir
 from tests.webhooks import Receiver, running_receiver
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """../shared/data (or $FALLWATCH_DATA); skips the test when it is not there."""
-    if not (SHARED_DATA / "README.md").is_file():
-        pytest.skip(f"real fall data not found at {SHARED_DATA} (set FALLWATCH_DATA to its folder)")
-    return SHARED_DATA
+    """../shared/data (or $FALLWATCH_DATA); skips the test when it is not there (fails under CI)."""
+    return shared_data_dir()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Helpers shared by several test modules: required system tools, a simulated clock, the shipped model."""
+"""Helpers shared by several test modules: required system tools and data, a simulated clock, the shipped model."""
 
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ def skip_or_fail(reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+def shared_data_dir() -> Path:
+    """$FALLWATCH_DATA or ../shared/data beside the repository; skip/fail (see skip_or_fail) without it."""
+    path = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
+    if not (path / "README.md").is_file():
+        skip_or_fail(f"real fall data not found at {path} (set FALLWATCH_DATA to its folder)")
+    return path
 
 
 def require_tool(tool: str, package: str) -> str:

@@ -296,13 +296,19 @@ def test_an_alert_raised_while_the_camera_is_lost_says_so():
     assert "camera is lost" in lost.body and "camera is lost" not in seen.body
 
 
-def test_the_same_event_is_stored_once(tmp_path):
+def test_the_same_event_is_stored_once_and_delivered_once(tmp_path, receiver):
+    state, port = receiver
+    channel = WebhookChannel(f"json://127.0.0.1:{port}/")
     outbox = Outbox(tmp_path / "o.sqlite")
     message = compose(Event("fall_alert", 1.0, 1), "Kitchen")
-    assert outbox.enqueue(message, ["a", "b"]) is True
-    assert outbox.enqueue(message, ["a", "b"]) is False
+    assert outbox.enqueue(message, [channel.key, "other"]) is True
+    assert outbox.enqueue(message, [channel.key, "other"]) is False
     assert outbox.counts()["pending"] == 2
-    assert isinstance(OutboxWorker(outbox, [WebhookChannel("json://127.0.0.1:9/")], 1.0, 2.0), OutboxWorker)
+    worker = OutboxWorker(outbox, [channel], 1.0, 2.0)
+    assert worker.deliver_one() is True
+    assert outbox.next_due([channel.key]) is None  # nothing left for this channel: no second send
+    assert state.accepted_keys() == [message.key]
+    assert outbox.counts() == {"pending": 1, "delivered": 1, "failed": 0}  # "other" has no worker here
 
 
 def test_a_hanging_channel_does_not_hold_back_the_others(tmp_path, receiver):

@@ -13,7 +13,7 @@ from edge.cli import main as cli_main
 from edge.features import FeatureConfig, window_features
 from edge.training.clips import Clip, DatasetError, masks
 from edge.training.dataset_build import build_windows, clip_to_windows, load_dataset, window_labels
-from edge.training.datasets import iter_source, load_clips
+from edge.training.datasets import SOURCES, iter_source, load_clips
 
 
 def three_phase_clip() -> Clip:
@@ -114,6 +114,20 @@ def test_short_clip_is_reported_not_windowed() -> None:
     short = Clip("t/s", "t", "t/s", clip.times[:5], clip.keypoints[:5], 1.0, clip.allowed[:5], "adl")
     report = build_windows([short], FeatureConfig())
     assert len(report.windows) == 0 and "shorter than one window" in report.skipped[0].reason
+
+
+def test_a_source_with_a_minimum_stride_gets_fewer_windows() -> None:
+    clip = three_phase_clip()
+    other = Clip("u/1", "u", "u/1", clip.times, clip.keypoints, 1.0, clip.allowed, "fall", 2.0)
+    report = build_windows([clip, other], FeatureConfig(), stride_s=0.2, min_strides={"u": 0.6})
+    ends = {s: report.windows.end_time[report.windows.source == s] for s in ("t", "u")}
+    assert np.diff(ends["t"]).min() == pytest.approx(0.2) and np.diff(ends["u"]).min() == pytest.approx(0.6)
+    assert len(ends["u"]) < len(ends["t"])
+
+
+def test_long_recordings_and_one_subject_sources_have_minimum_strides() -> None:
+    assert SOURCES["hqfsd_openpose"].min_stride_s == 1.0 and SOURCES["upfall"].min_stride_s == 0.5
+    assert SOURCES["gmdcsa24"].min_stride_s is None
 
 
 def test_cached_only_build_skips_unposed_videos_by_name(

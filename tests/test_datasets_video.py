@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.classes import ANY, DAILY_ACTIVITY, FALLING_SEGMENT, NOT_A_FALL, mask_names
+from edge.classes import ANY, CLASSES, DAILY_ACTIVITY, FALLING_SEGMENT, NOT_A_FALL, mask_names
 from edge.config import PoseConfig
 from edge.skeleton import INDEX, NUM_KEYPOINTS
 from edge.training.clips import Clip
 from edge.training.datasets import iter_source
 from edge.training.pose_cache import Crop, PoseTrack, VideoPose, count_frames
 from edge.training.skipped import Skipped
-from edge.training.sources.videos import gmdcsa24_label_sets, urfd_frame_label_sets
+from edge.training.sources.videos import LE2I_LABELS, gmdcsa24_label_sets, read_le2i_labels, urfd_frame_label_sets
 
 GMDCSA24_CLIPS = 11  # the clips present here (segments.csv available_here = 1)
 
@@ -104,18 +104,32 @@ def test_urfd_frame_labels_fill_gaps_with_the_union_of_neighbours() -> None:
     assert sets == [NOT_A_FALL, NOT_A_FALL, {"fall"}, {"fall", "lie"}, {"lie"}, {"lie"}]
 
 
+def test_le2i_frame_labels_match_the_data_readme(shared_data: Path) -> None:
+    labels = read_le2i_labels(shared_data / LE2I_LABELS)
+    assert len(labels) == 48 and sum(len(v) for v in labels.values()) == 14_428
+    values, counts = np.unique(np.concatenate(list(labels.values())), return_counts=True)
+    assert dict(zip(values.tolist(), counts.tolist(), strict=True)) == {
+        0: 48, 1: 3275, 2: 4037, 3: 1386, 4: 3679, 5: 555, 6: 31, 7: 1417
+    }  # fmt: skip
+
+
 def test_le2i_counts_and_labels(shared_data: Path) -> None:
     clips, skipped = load("le2i", shared_data)
-    no_video = [s for s in skipped if "annotation without its video" in s.reason]
-    assert len(no_video) == 3  # 48 annotation files, 45 videos
-    assert len(clips) + len(skipped) - len(no_video) == 45
-    for s in skipped:
-        assert "annotation" in s.reason and "video (" in s.reason
-    assert len(clips) >= 40
-    for clip in clips:
-        names = [mask_names(m) for m in clip.allowed]
-        assert {"fall"} in names and names[0] == NOT_A_FALL
-        assert clip.fall_onset_s is not None
+    assert not skipped  # every one of the 45 videos has as many label rows as frames
+    assert len(clips) == 45 and all(c.kind == "fall" for c in clips)
+    by_id = {c.clip_id: c for c in clips}
+    names = [mask_names(m) for m in by_id["le2i/video (1)"].allowed]
+    # video (1): falling at frames 48..80 (1-based; as the official annotation says), lying after it
+    assert names[46] != {"fall"} and names[47] == names[79] == {"fall"} and names[80] == {"lie"}
+    assert by_id["le2i/video (1)"].fall_onset_s == pytest.approx(47 / 25)
+    # video (5): the painted falling span starts 27 frames before the official one (129)
+    assert by_id["le2i/video (5)"].fall_onset_s == pytest.approx(101 / 25)
+    labels = read_le2i_labels(shared_data / LE2I_LABELS)
+    present = np.concatenate([labels[c.clip_id.removeprefix("le2i/")] for c in clips])
+    allowed = np.concatenate([c.allowed for c in clips])
+    for value, name in ((1, "stand"), (2, "walking"), (3, "sit"), (4, "lie"), (7, "fall")):
+        only = allowed[:, CLASSES.index(name)] & (allowed.sum(axis=1) == 1)
+        assert only.sum() == (present == value).sum() > 0, name
 
 
 def test_upfall_counts_and_labels(shared_data: Path) -> None:
@@ -166,15 +180,15 @@ def test_gmdcsa24_csv_with_a_wrong_column_and_a_missing_video(shared_data: Path,
 
 
 def test_le2i_frame_count_mismatch_is_skipped(shared_data: Path, tmp_path: Path) -> None:
-    src = shared_data / "le2i" / "Coffee_room_01"
-    folder = tmp_path / "le2i" / "Coffee_room_01"
-    (folder / "Videos").mkdir(parents=True)
-    (folder / "Annotation_files").mkdir()
-    shutil.copy(src / "Videos" / "video (1).mp4", folder / "Videos")
-    lines = (src / "Annotation_files" / "video (1).txt").read_text().splitlines()
-    (folder / "Annotation_files" / "video (1).txt").write_text("\n".join(lines[:-5]))
+    folder = tmp_path / "le2i" / "Coffee_room_01" / "Videos"
+    folder.mkdir(parents=True)
+    shutil.copy(shared_data / "le2i" / "Coffee_room_01" / "Videos" / "video (1).mp4", folder)
+    rows = (shared_data / LE2I_LABELS).read_text().splitlines()
+    video1 = [row for row in rows[1:] if row.startswith("video (1),")]
+    (tmp_path / LE2I_LABELS).parent.mkdir()
+    (tmp_path / LE2I_LABELS).write_text("\n".join([rows[0], *video1[:-5]]))
     clips, skipped = load("le2i", tmp_path)
-    assert not clips and "annotation rows" in skipped[0].reason and "video (1).mp4" in skipped[0].reason
+    assert not clips and "152 label rows" in skipped[0].reason and "video (1).mp4" in skipped[0].reason
 
 
 @pytest.mark.parametrize("rel", ["urfd_video/fall/fall-01-cam0.mp4", "gmdcsa24/Subject 1/Fall/13.mp4"])

@@ -27,7 +27,15 @@ keras = pytest.importorskip("keras", reason="export tests need TensorFlow/Keras:
 ort = pytest.importorskip("onnxruntime", reason="export tests need onnxruntime: pip install 'fallwatch[cpu]'")
 onnx = pytest.importorskip("onnx", reason="export tests need onnx: pip install 'fallwatch[train]'")
 
-from edge.training.export import ExportError, fp16_path, keras_to_onnx, to_fp16  # noqa: E402
+from edge.training import export as export_module  # noqa: E402
+from edge.training.export import (  # noqa: E402
+    FP16_TOLERANCE,
+    FP32_TOLERANCE,
+    ExportError,
+    fp16_path,
+    keras_to_onnx,
+    to_fp16,
+)
 from edge.training.presets import PRESET_SPECS, PRESETS, build_model  # noqa: E402
 
 # Keras warns when a bare array is passed to a model whose input has a name; harmless here.
@@ -36,8 +44,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWa
 FEATURES = FeatureConfig()
 URFD_VIDEOS = ("fall-01", "fall-05", "fall-09", "fall-14", "fall-18", "fall-23", "fall-27", "fall-30")
 URFD_ASPECT = 640 / 480
-FP32_TOLERANCE = 1e-5
-FP16_TOLERANCE = 2e-3
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +66,39 @@ def real_windows(shared_data: Path) -> np.ndarray:
 
 
 def lively_model(preset: str, seed: int = 0) -> Any:
-    """A preset with seeded weights; the output layer x4 so that probabilities spread out."""
+    """A preset with seeded weights and non-zero biases; the output layer x4 so that probabilities spread.
+
+    Keras initialises biases to zero, which would let an exporter that swaps a GRU's input and
+    recurrent biases, or drops a bias, pass: every GRU gets different seeded input and recurrent
+    biases, and every Dense layer a seeded bias.
+    """
     model = build_model(preset, FEATURES.window_frames, FEATURES.num_features, seed=seed)
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if type(layer).__name__ == "GRU":
+            kernel, recurrent, bias = weights
+            weights = [kernel, recurrent, rng.normal(0.0, 0.3, size=bias.shape).astype(np.float32)]
+        elif type(layer).__name__ == "Dense":
+            kernel, bias = weights
+            weights = [kernel, rng.normal(0.0, 0.3, size=bias.shape).astype(np.float32)]
+        layer.set_weights(weights)
     out = model.get_layer("probs")
     kernel, bias = out.get_weights()
     out.set_weights([kernel * 4.0, bias])
     return model
+
+
+def test_lively_models_have_distinct_nonzero_biases() -> None:
+    """The parity tests below can only catch a swapped or dropped bias if the biases differ."""
+    for preset in PRESETS:
+        model = lively_model(preset)
+        for layer in model.layers:
+            if type(layer).__name__ == "GRU":
+                input_bias, recurrent_bias = layer.get_weights()[2]
+                assert np.abs(input_bias - recurrent_bias).min() > 1e-4, layer.name
+            if type(layer).__name__ in ("GRU", "Dense"):
+                assert np.abs(layer.get_weights()[-1]).min() > 1e-4, layer.name
 
 
 def run_onnx(proto: Any, windows: np.ndarray) -> np.ndarray:
@@ -165,6 +198,33 @@ def test_export_command_writes_onnx_fp16_and_features(tmp_path: Path, capsys: py
 
     assert cli_main(["export", str(tmp_path / "missing.keras")]) == 2
     assert "no such model" in capsys.readouterr().err
+
+
+def _without_output_bias(model: Any) -> Any:
+    """A wrong exporter: the output layer's bias left out (what a broken Dense mapping would do)."""
+    proto = keras_to_onnx(model)
+    for init in proto.graph.initializer:
+        if init.name == "probs/bias":
+            init.CopyFrom(onnx.numpy_helper.from_array(0 * onnx.numpy_helper.to_array(init), init.name))
+    return proto
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_export_command_refuses_an_export_beyond_tolerance_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fp16: bool
+) -> None:
+    src = tmp_path / "trained"
+    src.mkdir()
+    lively_model("gru16-dense32").save(src / "fallwatch.keras")
+    out = tmp_path / "models" / "fallwatch.onnx"
+    out.parent.mkdir()
+    out.write_bytes(b"the previous export")
+    monkeypatch.setattr(export_module, "keras_to_onnx", _without_output_bias)
+
+    assert cli_main(["export", str(src / "fallwatch.keras"), "-o", str(out)] + ["--fp16"] * fp16) == 2
+    assert "nothing written" in capsys.readouterr().err
+    assert sorted(p.name for p in out.parent.iterdir()) == ["fallwatch.onnx"]  # no fp16, no temporary file
+    assert out.read_bytes() == b"the previous export"
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models"

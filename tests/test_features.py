@@ -143,14 +143,23 @@ def test_window_is_full_only_when_history_covers_it() -> None:
     assert full
 
 
+def interpolated(times: np.ndarray, kp: np.ndarray, end: float) -> np.ndarray:
+    """The window ending at `end` by plain np.interp per coordinate: a reference independent of window_at."""
+    at = end + (np.arange(CFG.window_frames) - (CFG.window_frames - 1)) / CFG.rate_hz
+    flat = kp.reshape(len(kp), -1)
+    return np.stack([np.interp(at, times, flat[:, i]) for i in range(flat.shape[1])], axis=1).reshape(-1, *kp.shape[1:])
+
+
 @pytest.mark.parametrize("fps", [15.0, 25.0, 30.0])
 def test_dataset_and_streaming_windows_are_identical(fps: float) -> None:
-    """The same keypoints give the same windows through clip_windows and StreamWindow."""
+    """The same keypoints give the same windows through clip_windows and StreamWindow, and both are the
+    straight-line interpolation of the frames around each sample (np.interp, where both frames were seen)."""
     rng = np.random.default_rng(int(fps))
     times = np.arange(0, 6.0, 1 / fps) + rng.uniform(0, 0.004, size=int(6.0 * fps))
     kp = np.stack([standing(top=0.1 + 0.05 * np.sin(t)) for t in times])
     kp[..., :2] += rng.normal(0, 0.01, size=kp[..., :2].shape).astype(np.float32)
-    kp[rng.random(len(times)) < 0.1] = 0.0  # dropped detections
+    dropped = rng.random(len(times)) < 0.1
+    kp[dropped] = 0.0  # dropped detections
     windows, ends = clip_windows(times, kp, CFG, stride_s=0.5)
     assert len(windows) >= 6
     stream = StreamWindow(CFG)
@@ -162,21 +171,32 @@ def test_dataset_and_streaming_windows_are_identical(fps: float) -> None:
             assert full
             streamed[i] = window
     assert sorted(streamed) == list(range(len(ends)))
+    seen = ~dropped
+    checked = 0
     for i, window in streamed.items():
         np.testing.assert_array_equal(window, windows[i])
         np.testing.assert_array_equal(window_features(window, 4 / 3, CFG), window_features(windows[i], 4 / 3, CFG))
+        at = ends[i] + (np.arange(CFG.window_frames) - (CFG.window_frames - 1)) / CFG.rate_hz
+        after = np.searchsorted(times, at)  # the frame at or after each sample; the one before it
+        bracketed = seen[after] & seen[np.maximum(after - 1, 0)]
+        reference = interpolated(times[seen], kp[seen], ends[i])
+        np.testing.assert_allclose(window[bracketed], reference[bracketed], atol=1e-5)
+        checked += int(bracketed.sum())
+    assert checked > 0.7 * len(streamed) * CFG.window_frames
 
 
 def test_real_clip_gives_identical_windows_through_both_paths(shared_data) -> None:
-    """A real UR Fall clip (AlphaPose keypoints, with its frame gaps) through both window paths."""
+    """A real UR Fall clip (AlphaPose keypoints at 30 fps, with its frame gaps) through both window
+    paths; each sample that falls on a recorded frame (every second frame at 15 Hz) is that frame."""
     from edge.training.datasets import load_clips
 
     clips = load_clips(shared_data, ["urfd_alphapose"]).clips
     clip = max(clips, key=lambda c: len(c.times))
+    frame_of = {round(t * 30): i for i, t in enumerate(clip.times)}
     windows, ends = clip_windows(clip.times, clip.keypoints, CFG, stride_s=0.2)
     assert len(windows) > 5
     stream = StreamWindow(CFG)
-    compared = 0
+    compared = recorded = 0
     for t, frame in zip(clip.times, clip.keypoints, strict=True):
         stream.push(t, frame)
         for i in np.flatnonzero(ends == t):
@@ -184,5 +204,11 @@ def test_real_clip_gives_identical_windows_through_both_paths(shared_data) -> No
             assert full
             live = window_features(window, clip.aspect, CFG)
             np.testing.assert_array_equal(live, window_features(windows[i], clip.aspect, CFG))
+            for k in range(CFG.window_frames):
+                source = frame_of.get(round(t * 30) - 2 * (CFG.window_frames - 1 - k))
+                if source is not None:
+                    np.testing.assert_allclose(window[k], clip.keypoints[source], atol=1e-6)
+                    recorded += 1
             compared += 1
     assert compared == len(ends)
+    assert recorded > 0.9 * compared * CFG.window_frames

@@ -48,6 +48,11 @@ def test_layout_round_trip(layout: str) -> None:
         ("md4fd11", 1, "left_shoulder"),  # the files' order, not the data README's (no wrists)
         ("movenet17", 16, "right_ankle"),
         ("trt_pose18", 17, "neck"),
+        ("openpose25", 1, "neck"),  # BODY_25: the neck second, right side before left
+        ("openpose25", 12, "left_hip"),  # after MidHip (8, dropped) and the right leg
+        ("openpose25", 16, "left_eye"),
+        ("openpose18", 8, "right_hip"),  # COCO-18: no MidHip, so the hips sit one earlier
+        ("openpose18", 13, "left_ankle"),
     ],
 )
 def test_layout_maps_named_joint(layout: str, source_index: int, canonical: str) -> None:

@@ -102,6 +102,7 @@ def main(args: argparse.Namespace) -> int:
             _fill_pose_cache(pose, root, [n for n in names if SOURCES[n].needs_pose], args)
     stride_s = DEFAULT_STRIDE_S if args.stride_s is None else args.stride_s
     label_s = DEFAULT_LABEL_S if args.label_s is None else args.label_s
+    min_strides = {n: SOURCES[n].min_stride_s for n in names if SOURCES[n].min_stride_s is not None}
     bar = tqdm(unit="clip", disable=args.no_progress, file=sys.stderr)
 
     def items() -> Iterator[Clip | Skipped]:
@@ -113,7 +114,7 @@ def main(args: argparse.Namespace) -> int:
         bar.update(1)
 
     try:
-        report = build_windows(items(), cfg.features, stride_s, label_s, on_item)
+        report = build_windows(items(), cfg.features, stride_s, label_s, on_item, min_strides)
     except DatasetError as exc:
         print(f"fallwatch dataset build: {exc}", file=sys.stderr)
         return 2
@@ -126,6 +127,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     meta = {
         "stride_s": stride_s,
+        "min_strides": min_strides,
         "label_s": label_s,
         "sources": names,
         "pose_config": pose.config_dict() if pose is not None else None,

@@ -5,6 +5,11 @@ source, and per source the clip-level numbers (falls detected, false alarms, del
     fallwatch evaluate --model models --windows all --sources gmdcsa24
     fallwatch evaluate --model models --events                 # + the product's alarm on the videos
     fallwatch evaluate --model models --events --all-clips --sources urfd_video   # all 70 UR Fall videos
+    fallwatch evaluate --loso --dataset cache/model-dataset.npz --seeds 0,1,2 --out runs/loso.json
+
+--loso (leave-one-source-out, edge/training/loso.py) needs no model: for every held-out source and seed
+it trains one without that source (--preset, --epochs, --augment) and replays all the source's clips
+through the product's alarm, as is and held; it prints the table (mean ± std over seeds).
 
 The window clip rule is edge.training.evaluate.alarm_times (documented there). --events replays the
 GMDCSA24 and UR Fall videos of the held-back subjects (--all-clips: every one) through the whole
@@ -19,6 +24,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +38,7 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from edge.training.evaluate import ALARM_THRESHOLD
 
-    parser.add_argument("--model", required=True, help="folder with fallwatch.keras, features.json, metrics.json")
+    parser.add_argument("--model", help="folder with fallwatch.keras, features.json, metrics.json (not with --loso)")
     parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"training file (default {DEFAULT_DATASET})")
     parser.add_argument(
         "--windows",
@@ -85,6 +91,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (default 2)")
+    loso = parser.add_argument_group("leave-one-source-out (--loso)")
+    loso.add_argument("--loso", action="store_true", help="train without each source, replay its clips (see above)")
+    loso.add_argument(
+        "--loso-sources", default="", help="comma-separated held-out sources (default: edge.training.loso.LOSO_SOURCES)"
+    )
+    loso.add_argument("--preset", default="gru16-dense32", help="--loso: the preset trained (default gru16-dense32)")
+    loso.add_argument("--seeds", default="0,1,2", help="--loso: comma-separated seeds (default 0,1,2)")
+    loso.add_argument("--epochs", type=int, default=30, help="--loso: most epochs per training (default 30)")
+    loso.add_argument("--augment", default="", help="--loso: comma-separated augmentations (edge/training/augment.py)")
 
 
 def report_text(report: dict[str, Any]) -> str:
@@ -242,7 +257,78 @@ def events_section(args: argparse.Namespace, clips: list[Clip]) -> dict[str, Any
     }
 
 
+def loso_clips(args: argparse.Namespace, rate_hz: float) -> Callable[[str], list[Clip]]:
+    """clips_of(source) for --loso: a video source's clips from the pose cache (never running pose), a
+    keypoint source's from its files; what an adapter skipped is printed."""
+    from edge.config import load_config
+    from edge.training.datasets import SOURCES, load_clips
+    from edge.training.pose_cache import VideoPose
+    from edge.training.replay import video_clips
+
+    pose = VideoPose(load_config(None).pose, Path(args.pose_cache).expanduser(), rate_hz, cached_only=True)
+
+    def clips_of(source: str) -> list[Clip]:
+        root = Path(args.data)
+        loaded = video_clips(root, [source], pose) if SOURCES[source].needs_pose else load_clips(root, [source])
+        for skip in loaded.skipped:
+            print(f"fallwatch evaluate --loso: {skip}", file=sys.stderr)
+        return loaded.clips
+
+    return clips_of
+
+
+def loso_main(args: argparse.Namespace) -> int:
+    """--loso: the leave-one-source-out table (edge/training/loso.py)."""
+    import logging
+
+    from edge.files import write_atomic
+    from edge.training.augment import check_augmentations
+    from edge.training.datasets import check_sources
+    from edge.training.loso import LOSO_SOURCES, loso, loso_table, summarise
+    from edge.training.replay import modes
+    from edge.training.train import TrainOptions
+    from edge.training.windowset import load_windowset
+
+    sources = check_sources([s for s in args.loso_sources.split(",") if s] or list(LOSO_SOURCES))
+    opts = TrainOptions(
+        preset=args.preset, epochs=args.epochs, augment=check_augmentations([a for a in args.augment.split(",") if a])
+    )
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    set_threads(args.threads)
+    windows = load_windowset(Path(args.dataset))
+    logging.getLogger("edge.pipeline").setLevel(logging.WARNING)
+    clips_of = loso_clips(args, windows.feature_config.rate_hz)
+    started = time.monotonic()
+
+    def progress(run: dict[str, Any]) -> None:
+        held = run["modes"]["held"]
+        print(
+            f"loso {run['source']} seed {run['seed']}: held falls alerted {held['alerted']}/{held['fall_clips']}, "
+            f"daily alerted {held['adl_alerted']}/{held['adl_clips']} ({time.monotonic() - started:.0f} s)",
+            file=sys.stderr,
+        )
+
+    runs = loso(windows, sources, opts, seeds, clips_of, modes(args.hold_s, args.set), on_run=progress)
+    summary = summarise(runs)
+    print(loso_table(summary))
+    if args.out:
+        options = {k: getattr(args, k) for k in ("dataset", "loso_sources", "preset", "seeds", "epochs", "augment")}
+        report = {"command": " ".join(sys.argv), "options": {**options, "hold_s": args.hold_s, "set": args.set},
+                  "summary": summary, "runs": runs}  # fmt: skip
+        write_atomic(args.out, (json.dumps(report, indent=2, default=str) + "\n").encode())
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.loso:
+        try:
+            return loso_main(args)
+        except ValueError as exc:  # DatasetError included: a source unknown, a video not in the pose cache
+            print(f"fallwatch evaluate: {exc}", file=sys.stderr)
+            return 2
+    if not args.model:
+        print("fallwatch evaluate: --model is required (or --loso)", file=sys.stderr)
+        return 2
     import numpy as np
 
     from edge.features import FeatureConfig

@@ -1,16 +1,17 @@
-"""`fallwatch export MODEL.keras`: the ONNX model (native GRU nodes), optionally its FP16 variant and a TensorRT engine."""
+"""`fallwatch export MODEL.keras`: the ONNX model (native GRU nodes), optionally its FP16 variant and a TensorRT engine.
+
+Every ONNX file is checked against the Keras model in ONNX Runtime before any is written; beyond
+the tolerance the command writes nothing and exits 2, so `make model` cannot ship a wrong export.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
-
-logger = logging.getLogger(__name__)
 
 PARITY_WINDOWS = 8
 
@@ -27,19 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _parity(model: object, path: Path) -> float | None:
-    """Max |ONNX Runtime - Keras| on a few seeded random windows, or None without onnxruntime."""
-    try:
-        from edge.classifier.onnxruntime import OnnxRuntimeBackend
-
-        backend = OnnxRuntimeBackend(path)
-    except ImportError:
-        return None
-    assert backend.input_shape is not None
-    windows = np.random.default_rng(0).normal(size=(PARITY_WINDOWS, *backend.input_shape)).astype(np.float32)
-    return float(np.abs(backend.run(windows) - np.asarray(model(windows, training=False))).max())  # type: ignore[operator]
-
-
 def main(args: argparse.Namespace) -> int:
     from edge.training.export import ExportError
 
@@ -51,7 +39,16 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from edge.training.export import fp16_path, keras_to_onnx, save_onnx, to_fp16
+    from edge.training.export import (
+        FP16_TOLERANCE,
+        FP32_TOLERANCE,
+        ExportError,
+        fp16_path,
+        keras_to_onnx,
+        onnx_parity,
+        save_onnx,
+        to_fp16,
+    )
     from edge.training.presets import import_keras
 
     if args.model.suffix != ".keras":
@@ -64,21 +61,26 @@ def _export(args: argparse.Namespace) -> int:
     output: Path = args.output or args.model.with_suffix(".onnx")
     model = import_keras().models.load_model(args.model, compile=False)
     proto = keras_to_onnx(model)
-    save_onnx(proto, output)
-    gru = sum(node.op_type == "GRU" for node in proto.graph.node)
-    print(f"wrote {output} ({gru} GRU node(s), {len(proto.graph.node)} nodes)")
-    diff = _parity(model, output)
-    if diff is not None:
-        print(f"parity on {PARITY_WINDOWS} random windows: max |onnxruntime - keras| = {diff:.2e}")
+    variants = [(output, proto, FP32_TOLERANCE)]
+    if args.fp16:
+        variants.append((fp16_path(output), to_fp16(proto), FP16_TOLERANCE))
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    windows = np.random.default_rng(0).normal(size=(PARITY_WINDOWS, *shape)).astype(np.float32)
+    for path, candidate, tolerance in variants:  # every variant checked before any file is written
+        diff = onnx_parity(model, candidate, windows)
+        print(f"{path.name}: max |onnxruntime - keras| on {PARITY_WINDOWS} random windows = {diff:.2e}")
+        if not diff <= tolerance:
+            raise ExportError(
+                f"{path.name} differs from the Keras model by {diff:.2e} > {tolerance:.0e}: nothing written"
+            )
+    for path, candidate, _ in variants:
+        save_onnx(candidate, path)
+        gru = sum(node.op_type == "GRU" for node in candidate.graph.node)
+        print(f"wrote {path} ({gru} GRU node(s), {len(candidate.graph.node)} nodes)")
     features = args.model.parent / "features.json"
     if features.is_file() and output.parent.resolve() != args.model.parent.resolve():
         shutil.copyfile(features, output.parent / "features.json")
         print(f"copied {features} beside it")
-    if args.fp16:
-        half = fp16_path(output)
-        save_onnx(to_fp16(proto), half)
-        diff = _parity(model, half)
-        print(f"wrote {half}" + ("" if diff is None else f" (max |onnxruntime fp16 - keras| = {diff:.2e})"))
     if args.engine:
         from edge.classifier.tensorrt import build_engine
 

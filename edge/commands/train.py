@@ -35,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
     parser.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
     parser.add_argument("--no-flip", action="store_true", help="no horizontal-flip augmentation")
+    parser.add_argument(
+        "--augment",
+        default="",
+        help="comma-separated augmentations, one copy each (edge/training/augment.py: stretch, rotate, "
+        "perspective, distance, occlusion, gaps, jitter)",
+    )
     parser.add_argument("--val-fraction", type=float, default=d.val_fraction, help="fraction of subjects")
     parser.add_argument("--test-subject", default=d.test_subject, help="held-back GMDCSA24 subject (default 2)")
     parser.add_argument("--fold", type=int, default=d.fold, help="which fifth of other subjects is held back (0-4)")
@@ -121,6 +127,7 @@ def notify(config_path: str | None, title: str, body: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     set_threads(args.threads)
+    from edge.training.augment import check_augmentations
     from edge.training.train import TrainOptions, save_run, train
     from edge.training.windowset import load_windowset, variant_config
 
@@ -152,6 +159,7 @@ def main(args: argparse.Namespace) -> int:
             exclude_sources=tuple(s for s in args.exclude_sources.split(",") if s),
             feature_config=cfg,
             fall_weight=args.fall_weight,
+            augment=check_augmentations([a for a in args.augment.split(",") if a]),
         )
         result = train(windows, opts, verbose=2 if args.progress else 0, early=early)
     except ValueError as exc:

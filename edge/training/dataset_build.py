@@ -179,9 +179,11 @@ def build_windows(
     stride_s: float = DEFAULT_STRIDE_S,
     label_s: float = DEFAULT_LABEL_S,
     on_item: Callable[[Clip | Skipped], None] | None = None,
+    min_strides: dict[str, float] | None = None,
 ) -> BuildReport:
     """Cut windows from an iterable of Clip | Skipped (e.g. edge.training.datasets.iter_source).
 
+    min_strides: {source: stride at least this} (edge.training.datasets.Source.min_stride_s).
     A clip too short for one full window adds no windows and is listed as skipped with the reason.
     """
     if stride_s <= 0 or label_s < 0:
@@ -195,7 +197,7 @@ def build_windows(
         if isinstance(item, Skipped):
             skipped.append(item)
             continue
-        part = clip_to_windows(item, cfg, stride_s, label_s)
+        part = clip_to_windows(item, cfg, max(stride_s, (min_strides or {}).get(item.source, 0.0)), label_s)
         if len(part) == 0:
             duration = item.times[-1] - item.times[0]
             skipped.append(Skipped(item.source, item.clip_id, f"{duration:.2f} s is shorter than one window"))

@@ -12,7 +12,7 @@ Usage::
 
 A source yields `Clip`s (edge/training/clips.py: times, keypoints (N, 18, 3), aspect, per-frame
 allowed-class masks (N, 5), kind, split subject) and `Skipped`s (one line naming the bad file; the
-build goes on). Keypoint sources read files (sources/keypoints.py); video sources decode every frame
+build goes on). Keypoint sources read files (sources/keypoints.py, sources/openpose.py); video sources decode every frame
 and run the project's own pose estimator, cached on disk by file content (sources/videos.py,
 pose_cache.py). Label decisions per source are in each adapter module's docstring.
 `dataset_build.py` cuts windows (edge.windows.clip_windows) and writes the one training file.
@@ -27,7 +27,7 @@ from typing import Any
 
 from edge.training.clips import Clip, DatasetError
 from edge.training.skipped import Skipped
-from edge.training.sources import keypoints, videos
+from edge.training.sources import keypoints, openpose, videos
 
 # Video sources get the pose stage (edge.training.pose_cache.VideoPose); keypoint sources ignore it.
 Loader = Callable[[Path, Any], Iterator["Clip | Skipped"]]
@@ -35,11 +35,20 @@ Loader = Callable[[Path, Any], Iterator["Clip | Skipped"]]
 
 @dataclass(frozen=True)
 class Source:
-    """A named source: its loader and whether it needs the pose estimator (videos)."""
+    """A named source: its loader, whether it needs the pose estimator (videos), and the window stride
+    its clips get at least (None: the build's stride)."""
 
     name: str
     load: Loader
     needs_pose: bool
+    min_stride_s: float | None = None
+
+
+# HQFSD's 15 recordings run about 4 minutes each: one window a second (not five) keeps them from
+# outnumbering every other source's windows together. UP-Fall is one subject in 66 clips (5,930 windows at
+# 0.2 s): two windows a second keep one person from outweighing all the others.
+LONG_RECORDING_STRIDE_S = 1.0
+ONE_SUBJECT_STRIDE_S = 0.5
 
 
 SOURCES: dict[str, Source] = {
@@ -48,10 +57,12 @@ SOURCES: dict[str, Source] = {
         Source("urfd_alphapose", lambda root, pose: keypoints.load_urfd_alphapose(root), False),
         Source("md4fd_urfd", lambda root, pose: keypoints.load_md4fd_urfd(root), False),
         Source("movenet_gru", lambda root, pose: keypoints.load_movenet_gru(root), False),
+        Source("kingston_openpose", lambda root, pose: openpose.load_kingston_openpose(root), False),
+        Source("hqfsd_openpose", lambda root, pose: openpose.load_hqfsd_openpose(root), False, LONG_RECORDING_STRIDE_S),
         Source("gmdcsa24", videos.load_gmdcsa24, True),
         Source("urfd_video", videos.load_urfd_video, True),
         Source("le2i", videos.load_le2i, True),
-        Source("upfall", videos.load_upfall, True),
+        Source("upfall", videos.load_upfall, True, ONE_SUBJECT_STRIDE_S),
         Source("phone_falls", videos.load_phone_falls, True),
     )
 }

@@ -35,6 +35,9 @@ INPUT_NAME = "windows"
 OUTPUT_NAME = "probs"
 OPSET = 17
 IR_VERSION = 8  # opset 17 with IR 8 loads in ONNX Runtime >= 1.13 and TensorRT >= 8.5
+# Max |ONNX Runtime - Keras| probability an export may differ by: float32 rounding, float16 weights.
+FP32_TOLERANCE = 1e-5
+FP16_TOLERANCE = 2e-3
 
 # Keras activation name -> ONNX GRU activation name / standalone op type.
 GRU_ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
@@ -237,6 +240,17 @@ def to_fp16(proto: Any) -> Any:
     )
     onnx.checker.check_model(half, full_check=True)
     return half
+
+
+def onnx_parity(model: Any, proto: Any, windows: np.ndarray) -> float:
+    """Max |ONNX Runtime - Keras| over the probabilities of `windows` (N, T, F) float32."""
+    try:
+        import onnxruntime as ort  # heavy: imported on use
+    except ImportError as exc:
+        raise ImportError("checking an export needs onnxruntime: pip install 'fallwatch[cpu]'") from exc
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: windows})[0]
+    return float(np.abs(got - np.asarray(model(windows, training=False))).max())
 
 
 def save_onnx(proto: Any, path: str | Path) -> Path:

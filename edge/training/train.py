@@ -5,7 +5,8 @@
     save_run(result, Path("runs/gru8"))  # fallwatch.keras, features.json, metrics.json, PNGs
 
 Training: Keras, the partial-label loss with balanced class weights (edge.training.loss), Adam,
-horizontal-flip augmentation (every training window also mirrored), the prototype's callbacks (best
+horizontal-flip augmentation (every training window also mirrored) and optional others
+(edge.training.augment), the prototype's callbacks (best
 weights on validation loss kept as a checkpoint, early stopping, learning rate halved on a plateau),
 a split by subject (edge.training.split), one seed for the split, the initial weights and the shuffling.
 """
@@ -26,6 +27,7 @@ import numpy as np
 from edge.classes import CLASSES, FALL
 from edge.features import FeatureConfig
 from edge.files import write_via
+from edge.training.augment import augment
 from edge.training.evaluate import ALARM_THRESHOLD, choose_threshold, clip_report, per_source_f1, window_report
 from edge.training.loss import class_weights_from_masks, partial_label_loss, set_accuracy
 from edge.training.presets import build_model, import_keras
@@ -48,6 +50,8 @@ class TrainOptions:
     chains) cannot be matched to their recording, so training on them would leak into UR Fall test clips.
     fall_weight: multiplies the balanced class weight of `fall` (few windows are definitely falling:
     most fall clips allow fall or lie, which the loss can satisfy with lie alone).
+    augment: names in edge.training.augment.AUGMENTATIONS; each adds one augmented copy of the
+    training windows it applies to (seeded by `seed`), on keypoints before the feature function.
     """
 
     preset: str = "gru8-dense"
@@ -63,6 +67,7 @@ class TrainOptions:
     cross_source: str | None = None
     exclude_sources: tuple[str, ...] = ("md4fd_urfd",)
     fall_weight: float = 1.0
+    augment: tuple[str, ...] = ()
     feature_config: FeatureConfig | None = None
 
 
@@ -142,6 +147,11 @@ def train(
             m_tr = np.concatenate([m_tr, early.masks[rows].astype(np.float32)])
         log.info("added %d early windows of training subjects (x%d with flips)", int(rows.sum()), 1 + opts.flip)
     n_early = int(rows.sum()) if early is not None and len(early) else 0
+    if opts.augment:
+        kp, src = augment(opts.augment, tr.keypoints, tr.aspect, tr.masks, cfg.rate_hz, opts.seed)
+        x_tr = np.concatenate([x_tr, features(dataclasses.replace(tr.subset(src), keypoints=kp), cfg)])
+        m_tr = np.concatenate([m_tr, tr.masks[src].astype(np.float32)])
+        log.info("added %d augmented windows (%s)", len(src), ",".join(opts.augment))
     x_va, m_va = x_all[split.val], va.masks.astype(np.float32)
     weights = class_weights_from_masks(m_tr)
     weights[FALL] *= opts.fall_weight

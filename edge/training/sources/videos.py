@@ -14,10 +14,12 @@ where pose found nobody, a frame count that does not match the annotation). Labe
   labels by frame number (0 -> NOT_A_FALL, 1 -> {fall}, 2 -> {lie}); a frame the CSV lacks takes
   the union of its labelled neighbours, frames before the first labelled one NOT_A_FALL, after the
   last one that one's label. The 40 daily-activity clips -> DAILY_ACTIVITY.
-- le2i: annotation line 1/2 = fall start/end frame (1-based). Before -> NOT_A_FALL (the actor walks,
-  sits, moves about); start..end -> {fall}; then {lie} for LE2I_LIE_S seconds; later frames ->
-  DAILY_ACTIVITY (some actors get up again). A clip whose decoded frame count differs from its
-  annotation rows is skipped (its fall frames cannot be trusted).
+- le2i: per-frame labels from le2i_labels/coffee_room_01_frame_labels.csv (painted by hand, frames
+  counted from 1): standing -> {stand}, walking -> {walking}, sitting -> {sit}, lying on the floor
+  after the fall -> {lie}, falling -> {fall}, sitting down -> {stand, sit}, standing up (from the
+  floor or a chair) -> DAILY_ACTIVITY, unlabelled -> ANY. The fall starts at the first falling
+  frame. A clip whose decoded frame count differs from its label rows is skipped. (The official
+  annotation files give only the falling span, which these labels match in 40 of 45 videos.)
 - upfall: activities 1-5 are falls early in the clip with no timing: the last UPFALL_DOWN_S seconds
   -> {fall, lie, sit} (down: on the mattress, or sitting on the floor after activity 5), earlier
   frames ANY. Activities 6-11 -> DAILY_ACTIVITY (activity 11 ends lying on purpose). One subject: the
@@ -52,7 +54,19 @@ VIDEO_GLOBS: dict[str, tuple[str, Crop | None]] = {
 GMDCSA24_COLUMNS = ("path", "available_here", "kind", "class", "start_s", "end_s")
 GMDCSA24_POSTURES = {"Standing": "stand", "Walking": "walking", "Sitting": "sit", "Sleeping": "lie"}
 GMDCSA24_FALL_EDGE_S = 0.5
-LE2I_LIE_S = 5.0
+LE2I_LABELS = "le2i_labels/coffee_room_01_frame_labels.csv"
+LE2I_COLUMNS = ("le2i_video", "frame", "label")
+LE2I_CLASSES: dict[int, frozenset[str]] = {
+    0: ANY,
+    1: frozenset({"stand"}),
+    2: frozenset({"walking"}),
+    3: frozenset({"sit"}),
+    4: frozenset({"lie"}),
+    5: DAILY_ACTIVITY,
+    6: frozenset({"stand", "sit"}),
+    7: frozenset({"fall"}),
+}
+LE2I_FALLING = 7
 UPFALL_COLUMNS = ("path", "label", "activity", "frames", "fps")
 UPFALL_DOWN_S = 3.0
 PHONE_DOWN_S = 1.0
@@ -215,64 +229,59 @@ def load_urfd_video(root: Path, pose: VideoPose) -> Iterator[Clip | Skipped]:
 # --- Le2i -----------------------------------------------------------------------------------------
 
 
-def read_le2i_annotation(path: Path) -> tuple[int, int, int]:
-    """(fall start frame, fall end frame, annotated frame rows); DatasetError naming the file."""
-    try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
-    lines = [line for line in lines if line]
-    try:
-        start, end = int(lines[0]), int(lines[1])
-    except (IndexError, ValueError):
-        raise DatasetError(f"{path}: lines 1 and 2 must be the fall's start and end frame numbers") from None
-    if not (0 < start <= end):
-        raise DatasetError(f"{path}: fall frames {start}..{end} are not a fall (1-based, start <= end)")
-    return start, end, len(lines) - 2
+def read_le2i_labels(path: Path) -> dict[str, np.ndarray]:
+    """The Le2i per-frame label CSV -> {video name: labels (N,) for frames 1..N}; DatasetError naming the file."""
+    frames: dict[str, dict[int, int]] = {}
+    for line, row in enumerate(read_csv(path, LE2I_COLUMNS), start=2):
+        try:
+            frame, label = int(row["frame"]), int(row["label"])
+        except ValueError:
+            raise DatasetError(f"{path}:{line}: frame and label must be integers") from None
+        if label not in LE2I_CLASSES:
+            raise DatasetError(f"{path}:{line}: unknown label {label} (expected 0-7)")
+        frames.setdefault(row["le2i_video"], {})[frame] = label
+    out = {}
+    for video, labels in frames.items():
+        if sorted(labels) != list(range(1, len(labels) + 1)):
+            raise DatasetError(f"{path}: the frames of {video!r} are not 1..{len(labels)}")
+        out[video] = np.array([labels[n] for n in range(1, len(labels) + 1)])
+    return out
 
 
 def load_le2i(root: Path, pose: VideoPose) -> Iterator[Clip | Skipped]:
-    """Le2i Coffee_room_01: the fall frames from each annotation file."""
-    folder = root / "le2i" / "Coffee_room_01"
-    videos = {p.stem: p for p in (folder / "Videos").glob("*.mp4")}
-    notes = {p.stem: p for p in (folder / "Annotation_files").glob("*.txt")}
-
-    def number(name: str) -> int:
-        found = re.search(r"\d+", name)
-        return int(found.group()) if found else 0
-
-    for name in sorted(set(videos) | set(notes), key=number):
-        clip_id = f"le2i/{name}"
-        if name not in videos:
-            yield Skipped("le2i", clip_id, f"{notes[name]}: annotation without its video")
+    """Le2i Coffee_room_01 with the per-frame labels of le2i_labels (see the module docstring)."""
+    table = root / LE2I_LABELS
+    try:
+        labels = read_le2i_labels(table)
+    except DatasetError as exc:
+        yield Skipped("le2i", str(table), str(exc))
+        return
+    videos = sorted((root / "le2i" / "Coffee_room_01" / "Videos").glob("*.mp4"), key=_number)
+    for path in videos:
+        clip_id = f"le2i/{path.stem}"
+        if path.stem not in labels:
+            yield Skipped("le2i", clip_id, f"{table}: no labels for {path.name}")
             continue
-        if name not in notes:
-            yield Skipped("le2i", clip_id, f"{videos[name]}: video without an annotation file")
-            continue
-        try:
-            start, end, rows = read_le2i_annotation(notes[name])
-        except DatasetError as exc:
-            yield Skipped("le2i", clip_id, str(exc))
-            continue
-        track = _posed("le2i", clip_id, videos[name], pose)
+        track = _posed("le2i", clip_id, path, pose)
         if isinstance(track, Skipped):
             yield track
             continue
-        if track.frames != rows:
-            yield Skipped("le2i", clip_id, f"{videos[name]}: {track.frames} frames but {rows} annotation rows")
+        frame_labels = labels[path.stem]
+        if track.frames != len(frame_labels):
+            yield Skipped("le2i", clip_id, f"{path}: {track.frames} frames but {len(frame_labels)} label rows")
             continue
-        numbers = np.rint(track.times * track.fps).astype(int) + 1
-        sets = []
-        for n, t in zip(numbers.tolist(), track.times.tolist(), strict=True):
-            if n < start:
-                sets.append(NOT_A_FALL)
-            elif n <= end:
-                sets.append(frozenset({"fall"}))
-            elif t <= (end - 1) / track.fps + LE2I_LIE_S:
-                sets.append(frozenset({"lie"}))
-            else:
-                sets.append(DAILY_ACTIVITY)
-        yield _clip(clip_id, "le2i", clip_id, track, sets, "fall", (start - 1) / track.fps)
+        numbers = np.clip(np.rint(track.times * track.fps).astype(int), 0, len(frame_labels) - 1)
+        per_frame = frame_labels[numbers]
+        falling = np.flatnonzero(frame_labels == LE2I_FALLING)
+        onset = float(falling[0] / track.fps) if len(falling) else None
+        sets = [LE2I_CLASSES[int(v)] for v in per_frame]
+        yield _clip(clip_id, "le2i", clip_id, track, sets, "fall" if len(falling) else "adl", onset)
+
+
+def _number(path: Path) -> int:
+    """The number in a file name ("video (12).mp4" -> 12), 0 without one."""
+    found = re.search(r"\d+", path.stem)
+    return int(found.group()) if found else 0
 
 
 # --- UP-Fall --------------------------------------------------------------------------------------

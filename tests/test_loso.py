@@ -1,0 +1,69 @@
+"""Leave-one-source-out on real keypoint sources: the held-out source is never trained on (nor the
+sources holding the same recordings), its clips go through the product's alarm, seeds are summarised."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.features import FeatureConfig
+from edge.training.dataset_build import build_windows
+from edge.training.datasets import load_clips
+from edge.training.loso import held_out_options, loso, loso_table, summarise
+from edge.training.train import TrainOptions
+from edge.training.windowset import WindowSet, from_windows
+
+pytest.importorskip("keras", reason="training needs TensorFlow/Keras: pip install 'fallwatch[train]'")
+pytestmark = pytest.mark.filterwarnings("ignore:The structure of `inputs`:UserWarning")
+
+CFG = FeatureConfig()
+
+
+@pytest.fixture(scope="module")
+def windows(shared_data: Path) -> WindowSet:
+    loaded = load_clips(shared_data, ["urfd_alphapose", "md4fd_urfd", "movenet_gru"])
+    return from_windows(build_windows(loaded.clips, CFG).windows, CFG)
+
+
+def test_held_out_source_and_its_siblings_are_not_trained_on(windows: WindowSet) -> None:
+    opts = held_out_options(TrainOptions(exclude_sources=()), "urfd_alphapose", windows)
+    assert opts.cross_source == "urfd_alphapose"
+    assert set(opts.exclude_sources) == {"urfd_video", "md4fd_urfd"}  # the same UR Fall recordings
+    absent = held_out_options(TrainOptions(), "kingston_openpose", windows)
+    assert absent.cross_source is None and absent.exclude_sources == ("md4fd_urfd",)
+
+
+def test_loso_trains_without_the_source_and_replays_its_clips(shared_data: Path, windows: WindowSet) -> None:
+    from edge.training.replay import modes
+
+    clips = [c for c in load_clips(shared_data, ["movenet_gru"]).clips if c.clip_id.endswith(("00", "01", "30"))]
+    kinds = sorted(c.kind for c in clips)
+    assert kinds == ["adl", "fall", "fall"]
+    seen = []
+    opts = TrainOptions(preset="gru8-dense", epochs=1, val_fraction=0.2)
+    runs = loso(windows, ["movenet_gru"], opts, [0, 1], lambda source: clips, modes(2.0), on_run=seen.append)
+    assert [r["seed"] for r in runs] == [0, 1] and seen == runs
+    for run in runs:
+        assert run["source"] == "movenet_gru" and run["trained_without_it"]
+        for counts in run["modes"].values():
+            assert counts["fall_clips"] == 2 and counts["adl_clips"] == 1
+            assert 0 <= counts["alerted"] <= counts["suspected"] + counts["fall_clips"]
+    summary = summarise(runs)
+    assert set(summary) == {"as is", "held"} and summary["held"]["movenet_gru"]["seeds"] == 2
+    table = loso_table(summary)
+    assert "| held | movenet_gru | 2 |" in table and "/ 2 |" in table
+
+
+def test_summary_is_the_mean_and_spread_over_seeds() -> None:
+    def run(seed: int, alerted: int, adl: int) -> dict:
+        counts = {"fall_clips": 6, "adl_clips": 5, "suspected": 6, "alerted": alerted, "early": 0,
+                  "adl_suspected": adl, "adl_alerted": adl, "delay_suspected_s": 0.5 + seed}  # fmt: skip
+        return {"source": "s", "seed": seed, "modes": {"held": counts}}
+
+    row = summarise([run(0, 6, 0), run(1, 4, 2), run(2, 5, 1)])["held"]["s"]
+    assert row["alerted"] == pytest.approx((5.0, np.std([6, 4, 5])))
+    assert row["adl_alerted"] == pytest.approx((1.0, np.std([0, 2, 1])))
+    assert row["delay_suspected_s"] == pytest.approx(1.5)
+    assert "5.0 ± 0.8 / 6" in loso_table({"held": {"s": row}})
