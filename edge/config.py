@@ -209,8 +209,7 @@ class EventsConfig:
     down_threshold: float = 0.5
     up_threshold: float = 0.3
     recover_s: float = 3.0
-    upright_max_deg: float = 45.0
-    recover_rise: float = 0.3
+    upright_max_deg: float = 35.0
     long_lie_s: float = 60.0
     down_span_s: float = 5.0
     down_fraction: float = 0.6
@@ -230,7 +229,7 @@ class EventsConfig:
             "must be <= events.down_threshold (the gap between them is the hysteresis)",
         )
         check(self.suspect_frames >= 1, "events.suspect_frames", self.suspect_frames, "must be >= 1")
-        for key in ("min_drop", "slow_min_drop", "strong_min_drop", "recover_rise"):
+        for key in ("min_drop", "slow_min_drop", "strong_min_drop"):
             value = getattr(self, key)
             check(0 <= value <= 2, f"events.{key}", value, "must be in [0, 2] body lengths")
         for key in ("drop_within_s", "slow_drop_within_s", "lost_fall_s", "down_span_s"):
