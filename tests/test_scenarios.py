@@ -163,6 +163,17 @@ def first(pipeline: Pipeline, kind: str) -> Event | None:
     return next((e for e in pipeline.events if e.event == kind), None)
 
 
+def suspected_then(pipeline: Pipeline, seconds: float) -> Event:
+    """Step the started live pipeline until fall_suspected, then `seconds` more of its source's clock."""
+    source = pipeline.source
+    assert isinstance(source, ResilientSource)
+    run_until(pipeline, lambda: first(pipeline, "fall_suspected") is not None)
+    suspected = first(pipeline, "fall_suspected")
+    assert suspected is not None
+    run_until(pipeline, lambda: source.now() >= suspected.video_time + seconds)
+    return suspected
+
+
 # --- the scenarios ------------------------------------------------------------------------------------
 
 
@@ -181,10 +192,7 @@ def test_camera_lost_half_a_second_after_fall_suspected_still_alerts_at_confirm_
     pipeline = live_pipeline(held(demo(), 30.0), tmp_path, world, clock)
     pipeline.start()
     try:
-        run_until(pipeline, lambda: first(pipeline, "fall_suspected") is not None)
-        suspected = first(pipeline, "fall_suspected")
-        assert suspected is not None
-        run_until(pipeline, lambda: pipeline.source.now() >= suspected.video_time + 0.5)  # type: ignore[union-attr]
+        suspected = suspected_then(pipeline, 0.5)
         world["plugged"] = False  # the camera's cable is pulled
         run_until(pipeline, lambda: pipeline.source.now() >= suspected.video_time + CONFIRM_S + 2)  # type: ignore[union-attr]
     finally:
@@ -202,10 +210,7 @@ def test_restart_mid_episode_resumes_it_and_alerts_once(tmp_path: Path) -> None:
     before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
     before.start()
     try:
-        run_until(before, lambda: first(before, "fall_suspected") is not None)
-        suspected = first(before, "fall_suspected")
-        assert suspected is not None
-        run_until(before, lambda: before.source.now() >= suspected.video_time + 2.0)  # type: ignore[union-attr]
+        suspected_then(before, 2.0)
     finally:
         before.stop()  # the process dies; systemd restarts it 5 s later
     assert kinds(before.events) == ["fall_suspected"]
