@@ -59,7 +59,8 @@ STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "
 class Alerts(Protocol):
     """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, the
     events the alerts start (`poll`: escalated, acknowledged, inactivity; every loop, also while the
-    camera is lost), how many people are in view (`people_seen`, per posed frame), close."""
+    camera is lost), how many people are in view (`people_seen`, per posed frame), an episode resumed
+    after a restart (`resume`: the room's alarm sounds again, nothing is pushed twice), close."""
 
     def handle(
         self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
@@ -70,6 +71,8 @@ class Alerts(Protocol):
     def poll(self, video_time: float) -> list[Event]: ...
 
     def people_seen(self, count: int) -> None: ...
+
+    def resume(self, track_id: int | None, state: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -157,6 +160,7 @@ class Pipeline:
         self._open_detector()
         self._open_pose()
         self._open_alerts()
+        self._resume_alarms()
         self._open_output()
         self._install_signal_handlers()
         self._open_watchdog()
@@ -220,6 +224,12 @@ class Pipeline:
             hub = AlertHub.from_config(self.cfg)
             hub.start()
             self.alerts = hub
+
+    def _resume_alarms(self) -> None:
+        """Episodes resumed from the state file sound in the room again (LED, buzzer, voice)."""
+        if self.alerts is not None and self.detector is not None:
+            for episode in self.detector.open_episodes():
+                self.alerts.resume(episode.track_id, episode.state)
 
     def _open_source(self) -> None:
         if self.source is None:

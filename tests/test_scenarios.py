@@ -294,3 +294,30 @@ def test_restart_during_a_camera_outage_pushes_camera_lost_once(tmp_path: Path) 
             pipeline.stop()
         events += kinds(pipeline.events)
     assert events == ["source_lost", "source_restored"]
+
+
+@needs_model
+def test_restart_after_the_alert_sounds_the_buzzer_again_without_a_second_alert(tmp_path: Path) -> None:
+    from edge.alerts import AlertHub
+    from edge.alerts.alarm import LocalAlarm
+    from edge.alerts.gpio import SimulatedPins
+
+    clock, world = FakeClock(), {"plugged": True}
+    fall = demo()
+    before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
+    before.start()
+    try:
+        suspected_then(before, CONFIRM_S + 1.0)
+    finally:
+        before.stop()  # the buzzer stops with the process
+    assert kinds(before.events) == ["fall_suspected", "fall_alert"]
+    after = live_pipeline(held(part(fall, 3.5), 30.0), tmp_path, world, clock, "after")
+    pins = SimulatedPins()  # the hardware boundary: the room's buzzer and LED
+    after.alerts = AlertHub(LocalAlarm(after.cfg.gpio, pins))
+    after.start()
+    try:
+        assert pins.levels[after.cfg.gpio.buzzer_pin] and pins.levels[after.cfg.gpio.led_pin]  # at once
+        run_until(after, lambda: after.source.now() >= 5.0)  # type: ignore[union-attr]
+    finally:
+        after.stop()
+    assert kinds(after.events) == []  # the alert is not raised (nor pushed) a second time
