@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 # The demo needs only the runtime extra; tests and training need TensorFlow too (a larger install).
 CPU_STAMP := $(VENV)/.stamp-cpu
 DEV_STAMP := $(VENV)/.stamp-dev
+# torch for `fallwatch pose export` and its tests: the CPU build (a 192 MB wheel; pip on this project's
+# machines finds it on disk). An unpinned torch on x86_64 is PyPI's CUDA build: 555 MB plus ~2.2 GB of
+# nvidia-* wheels, 5.5 GB installed, for nothing the tests use.
+TORCH := torch==2.13.0
 # Debian packages the tests use for real parts: the MQTT broker, the shell linter, the unit checker.
 DEBS := mosquitto shellcheck systemd espeak-ng alsa-utils
 # `make model`: the shipped model's data sources, preset, seed and epochs (change them here, in one place).
@@ -31,7 +35,7 @@ $(CPU_STAMP): setup.py | $(BIN)/python
 	touch $@
 
 $(DEV_STAMP): setup.py | $(BIN)/python
-	$(BIN)/pip install -q -e ".[cpu,train,dev]"
+	$(BIN)/pip install -q -e ".[cpu,train,dev,export]" "$(TORCH)"
 	touch $@ $(CPU_STAMP)
 
 demo: $(CPU_STAMP)

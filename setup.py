@@ -19,6 +19,13 @@ ALERTS = [
     "apprise>=2,<3",
     "paho-mqtt>=2,<3",
 ]
+# `fallwatch pose export`: trt_pose's weights -> ONNX on the CPU. PyPI's default torch on x86_64 pulls
+# ~2.8 GB of CUDA wheels; the CPU build is enough (the Makefile installs it for the tests).
+EXPORT = [
+    "torch>=2.4,<3",
+    "onnx==1.17.0",
+    "onnxruntime>=1.16",
+]
 DEV = [
     "pytest>=8,<10",
     "hypothesis>=6.100,<7",
@@ -44,9 +51,10 @@ setup(
     extras_require={
         "cpu": CPU,
         "train": TRAIN,
-        # JetPack ships TensorRT, OpenCV, torch; torch2trt, trt_pose and jetson-utils are built from
-        # source by install/jetson-setup.sh. Only the pure-Python pieces come from PyPI.
+        # JetPack ships TensorRT, CUDA and OpenCV; jetson-utils is built from source by
+        # install/jetson-setup.sh. No torch at run time: trt_pose runs as an ONNX-built engine.
         "jetson": ["Jetson.GPIO>=2.1", "onnxruntime>=1.16"],
+        "export": EXPORT,
         "dev": DEV,
     },
     entry_points={"console_scripts": ["fallwatch = edge.cli:main"]},

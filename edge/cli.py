@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("edge.commands.train", "train a classifier preset on the dataset file and evaluate it"),
     "evaluate": ("edge.commands.evaluate", "evaluate a trained model on held-back clips (falls caught, false alarms)"),
     "export": ("edge.commands.export", "Keras model -> ONNX (native GRU), FP16 ONNX, TensorRT engine"),
+    "pose": (
+        "edge.commands.pose",
+        "trt_pose's network: `pose export WEIGHTS.pth` writes it as ONNX (torch on the CPU)",
+    ),
     "doctor": ("edge.commands.doctor", "health checks (JetPack, engines, camera, GPIO, channels) with fixes"),
     "notify-test": ("edge.commands.notify_test", "send a test message through every configured notification channel"),
     "outbox": ("edge.commands.outbox", "list, retry now or drop the alerts waiting in the outbox"),

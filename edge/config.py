@@ -83,6 +83,15 @@ class PoseConfig:
     redetect_s: when nobody is found, retry on a crop around the person seen within this many
         seconds; 0 = off.
     min_pose_visibility: a skeleton whose mean landmark visibility is below this counts as nobody.
+
+    max_fps: pose at most this many frames a second (0 = the classifier's rate, features.rate_hz);
+        every frame still reaches the output, annotated with the latest skeletons.
+
+    trt_pose knobs (see edge/pose/trt_pose.py):
+    trt_pose_model: the network as ONNX (`fallwatch pose export WEIGHTS.pth` writes it); its TensorRT
+        engine is the same path with .engine, checked against a build record beside it.
+    trt_pose_runtime: "auto" = TensorRT where it and a GPU are, else ONNX Runtime (any CPU).
+    trt_pose_rebuild_engine: rebuild a missing or mismatched engine at start (minutes); false refuses it.
     """
 
     type: Literal["mediapipe", "trt_pose", "recorded"] = "mediapipe"
@@ -94,11 +103,14 @@ class PoseConfig:
     rotate_retry: bool = True
     redetect_s: float = 1.0
     min_pose_visibility: float = 0.0
-    trt_pose_model: str = "/var/lib/fallwatch/models/resnet18_baseline_att_224x224_A_epoch_249_trt.pth"
-    trt_pose_topology: str = "/var/lib/fallwatch/models/human_pose.json"
+    trt_pose_model: str = "/var/lib/fallwatch/models/trt_pose_resnet18_att_224.onnx"
+    trt_pose_runtime: Literal["auto", "tensorrt", "onnxruntime"] = "auto"
+    trt_pose_rebuild_engine: bool = True
     recorded_path: str = ""
+    max_fps: float = 0.0
 
     def __post_init__(self) -> None:
+        check(0 <= self.max_fps <= 240, "pose.max_fps", self.max_fps, "must be in [0, 240] (0 = features.rate_hz)")
         for key in ("min_detection_confidence", "min_tracking_confidence"):
             value = getattr(self, key)
             check(0 < value <= 1, f"pose.{key}", value, "must be in (0, 1]")
@@ -113,6 +125,13 @@ class PoseConfig:
         check(
             0 <= self.min_pose_visibility < 1, "pose.min_pose_visibility", self.min_pose_visibility, "must be in [0, 1)"
         )
+        check(self.trt_pose_model.endswith(".onnx"), "pose.trt_pose_model", self.trt_pose_model,
+              "must be an .onnx file (make it with `fallwatch pose export WEIGHTS.pth`)")  # fmt: skip
+
+    @property
+    def trt_pose_engine(self) -> str:
+        """trt_pose's TensorRT engine: the model path with .engine."""
+        return self.trt_pose_model[: -len(".onnx")] + ".engine"
 
 
 @dataclass
@@ -190,8 +209,7 @@ class EventsConfig:
     down_threshold: float = 0.5
     up_threshold: float = 0.3
     recover_s: float = 3.0
-    upright_max_deg: float = 45.0
-    recover_rise: float = 0.3
+    upright_max_deg: float = 35.0
     long_lie_s: float = 60.0
     down_span_s: float = 5.0
     down_fraction: float = 0.6
@@ -211,7 +229,7 @@ class EventsConfig:
             "must be <= events.down_threshold (the gap between them is the hysteresis)",
         )
         check(self.suspect_frames >= 1, "events.suspect_frames", self.suspect_frames, "must be >= 1")
-        for key in ("min_drop", "slow_min_drop", "strong_min_drop", "recover_rise"):
+        for key in ("min_drop", "slow_min_drop", "strong_min_drop"):
             value = getattr(self, key)
             check(0 <= value <= 2, f"events.{key}", value, "must be in [0, 2] body lengths")
         for key in ("drop_within_s", "slow_drop_within_s", "lost_fall_s", "down_span_s"):

@@ -128,8 +128,6 @@ class FallDetector:
             track.first_seen,
             track.aspect,
             track.tipped_over(t, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since),
-            track.trunk_y,
-            track.lowest_trunk(t, ev.motion_memory_s),
         )
 
     def idle(self, video_time: float) -> list[Event]:

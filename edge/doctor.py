@@ -33,11 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from edge.alerts.boards import JETSON_IO, pin_problem
 from edge.classifier.tensorrt import DEVICE_FIELDS, read_record, record_mismatch
 from edge.config import Config, ConfigError, load_config
 
 Status = Literal["PASS", "WARN", "FAIL", "SKIP"]
 TEGRA_RELEASE = Path("/etc/nv_tegra_release")
+UNITS = Path("/etc/systemd/system")
 SETUP = "sudo install/jetson-setup.sh"
 MIN_FREE_BYTES = 200 << 20
 # Fields of an engine's build record that must equal the running system's.
@@ -134,7 +136,7 @@ def check_tensorrt(cfg: Config, importer: Callable[[], Any] = _import_tensorrt) 
 
 
 def _gpu_identity() -> dict[str, str]:
-    """This system's TensorRT version, GPU name and compute capability (imports tensorrt and torch)."""
+    """This system's TensorRT version, GPU, compute capability and board (imports tensorrt, loads libcudart)."""
     from edge.classifier.tensorrt import device_identity, import_tensorrt
 
     return device_identity(*import_tensorrt())
@@ -147,7 +149,7 @@ def check_engines(cfg: Config, identity: Callable[[], dict[str, str]] = _gpu_ide
         rebuilt = cfg.classifier.rebuild_engine
         wanted.append(("engine", Path(cfg.classifier.engine_path), "gru_engine", rebuilt))
     if cfg.pose.type == "trt_pose":
-        wanted.append(("pose-engine", Path(cfg.pose.trt_pose_model), "pose_engine", False))
+        wanted.append(("pose-engine", Path(cfg.pose.trt_pose_engine), "pose_engine", cfg.pose.trt_pose_rebuild_engine))
     if not wanted:
         return [Check("engine", "SKIP", "the config uses no TensorRT engine")]
     try:
@@ -212,6 +214,24 @@ def check_camera(cfg: Config, timeout_s: float) -> Check:
     return Check("camera", "FAIL", f"{uri}: no frame within {timeout_s:g} s", fix)
 
 
+def check_unit(cfg: Config, units: Path = UNITS) -> Check:
+    """The installed service sees what this doctor run sees: doctor runs outside the unit, so a unit
+    that hides /tmp (PrivateTmp=yes, the old unit) would fail on a CSI camera while doctor passes."""
+    installed = sorted(units.glob("fallwatch*.service"))
+    if not installed:
+        return Check("unit", "SKIP", f"no fallwatch unit in {units}")
+    hiding = [u.name for u in installed if "PrivateTmp=yes" in u.read_text(errors="replace").splitlines()]
+    if hiding and cfg.source.uri.lower().startswith("csi://"):
+        return Check(
+            "unit",
+            "FAIL",
+            f"{', '.join(hiding)}: PrivateTmp=yes hides nvargus-daemon's /tmp/argus_socket: the CSI camera "
+            "works here but not in the service",
+            f"{SETUP} --steps service (installs the unit with PrivateTmp=no)",
+        )
+    return Check("unit", "PASS", f"{', '.join(u.name for u in installed)} installed")
+
+
 def check_gpio(cfg: Config) -> Check:
     """Jetson.GPIO imports and the three pins can be set up (outputs LOW) and released."""
     if cfg.gpio.backend != "jetson":
@@ -227,21 +247,27 @@ def check_gpio(cfg: Config) -> Check:
     locked = [str(c) for c in chips if not os.access(c, os.R_OK | os.W_OK)]
     if locked:
         return Check("gpio", "FAIL", f"no read/write access to {', '.join(locked)} (user {os.getuid()})", fix)
+    problem = pin_problem(cfg.gpio)
+    if problem:
+        return Check("gpio", "FAIL", problem, "edit [gpio] in the config as said above")
     pins = {"buzzer": cfg.gpio.buzzer_pin, "led": cfg.gpio.led_pin, "cancel": cfg.gpio.cancel_pin}
     try:
         import Jetson.GPIO as GPIO
     except Exception as exc:
         return Check("gpio", "FAIL", f"Jetson.GPIO: {exc}", fix)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # "This channel is already in use" is a warning: a busy pin
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # pinmux not GPIO, channel already in use: shown, never hidden
             GPIO.setmode(GPIO.BOARD)
             GPIO.setup([pins["buzzer"], pins["led"]], GPIO.OUT, initial=GPIO.LOW)
             GPIO.setup(pins["cancel"], GPIO.IN)
-    except (RuntimeWarning, RuntimeError, ValueError) as exc:
-        return Check("gpio", "FAIL", f"pins {pins}: {exc}", "is the service running? sudo systemctl stop fallwatch")
+    except Exception as exc:  # Jetson.GPIO raises RuntimeError, ValueError and its GPIOError (an OSError)
+        return Check("gpio", "FAIL", f"pins {pins}: {exc}", "is the service running? sudo systemctl stop 'fallwatch*'")
     finally:
         GPIO.cleanup(list(pins.values()))
+    if caught:
+        said = "; ".join(str(w.message) for w in caught)
+        return Check("gpio", "WARN", f"pins {pins} set up, but Jetson.GPIO warned: {said}", JETSON_IO)
     return Check("gpio", "PASS", f"BOARD pins {pins} set up and released")
 
 
@@ -252,7 +278,7 @@ def check_pose(cfg: Config) -> Check:
     try:
         pose = create_pose(cfg.pose)
     except Exception as exc:
-        fix = f"{SETUP} --steps torch,torch2trt,trt_pose,weights,pose_engine" if cfg.pose.type == "trt_pose" else ""
+        fix = f"{SETUP} --steps weights,pose_onnx,pose_engine" if cfg.pose.type == "trt_pose" else ""
         return Check("pose", "FAIL", f"pose.type = {cfg.pose.type!r}: {exc}", fix or "pip install 'fallwatch[cpu]'")
     pose.close()
     return Check("pose", "PASS", f"pose.type = {cfg.pose.type!r} loads")
@@ -431,6 +457,6 @@ def run_checks(config_path: str | None, camera_timeout_s: float = 5.0, net_timeo
     """Every check, in order; never raises for what it finds."""
     config, cfg = check_config(config_path)
     checks = [config, check_jetpack(cfg), check_tensorrt(cfg), *check_engines(cfg), check_classifier_model(cfg)]
-    checks += [check_camera(cfg, camera_timeout_s), check_gpio(cfg), check_voice(cfg), check_pose(cfg)]
+    checks += [check_camera(cfg, camera_timeout_s), check_unit(cfg), check_gpio(cfg), check_voice(cfg), check_pose(cfg)]
     checks += [*check_channels(cfg, net_timeout_s), check_mqtt(cfg, net_timeout_s), check_disk(cfg), check_clock()]
     return checks

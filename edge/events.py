@@ -109,9 +109,8 @@ class Event:
 # An episode lives on its place. "Up" is the classifier's P(fall) + P(lie) < up_threshold with the
 # trunk seen within upright_max_deg of vertical (someone sitting slumped on the floor is "sit" to the
 # classifier: the trunk check keeps the episode going; a trunk the pose stage cannot see never counts
-# as upright), and, during an episode, the trunk risen recover_rise body lengths above the lowest it
-# was since the episode began (a body lying along the camera's axis looks upright to both checks:
-# Le2i Coffee_room_01 video (30) "recovered" while lying still). Only the place's own person moves it: the track holding the place, or a track first
+# as upright; 35 degrees, not 45: Le2i Coffee_room_01 video (30) lies along the camera's axis at 39-42
+# degrees, with the classifier saying "stand", and "recovered" at 45). Only the place's own person moves it: the track holding the place, or a track first
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
 # found again); a bystander who was already in view never takes it over.
 #   up without a break (down verdicts break it, unsure ones do not) for recover_s -> recovered
@@ -153,8 +152,6 @@ class Observation:
     degrees from vertical, or None when the trunk is not seen. size: the body's extent in image
     heights (Track.size). first_seen: the track's first video time. aspect: the frame's width / height.
     tipped_over: Track.tipped_over() within slow_drop_within_s (the trunk went from upright to tipped).
-    trunk_y: the trunk's height now (Track.trunk_y, image-normalised y, larger is lower), None unseen.
-    trunk_low: the lowest the trunk was over motion_memory_s (Track.lowest_trunk), None unseen.
     """
 
     track_id: int
@@ -167,8 +164,6 @@ class Observation:
     first_seen: float = 0.0
     aspect: float = 1.0
     tipped_over: bool = False
-    trunk_y: float | None = None
-    trunk_low: float | None = None
 
 
 @dataclass(eq=False)
@@ -183,7 +178,6 @@ class Episode:
     track_id: int | None
     probs: dict[str, float] | None
     up_since: float | None = None
-    low_y: float | None = None  # the lowest the person's trunk was during the episode (image y)
 
 
 @dataclass(eq=False)
@@ -220,7 +214,6 @@ class _Track:
     motion_at: float = -np.inf  # the last frame with a fast drop while not up
     motion_since: float = -np.inf  # drops before this (the end of its last episode) do not count
     probs: dict[str, float] | None = None
-    trunk_low: float | None = None
 
 
 @dataclass(frozen=True)
@@ -308,7 +301,7 @@ class FallEvents:
                 track.motion_at = t
             self._judge(place, t)
             if place.episode is not None:
-                events += self._progress(place, t, verdict, obs)
+                events += self._progress(place, t, verdict)
             else:
                 events += self._fall_path(track, obs, t)
         events += self._lost_tracks(t, seen)
@@ -350,7 +343,6 @@ class FallEvents:
         place.size = obs.size if obs.size > 0 else place.size
         place.aspect = obs.aspect
         track.last_seen, track.centre = t, obs.centre
-        track.trunk_low = obs.trunk_low if obs.trunk_low is not None else track.trunk_low
         if obs.probs is not None:
             track.probs = _probs_dict(obs.probs)
         return track
@@ -493,20 +485,10 @@ class FallEvents:
                 events.append(opened)
         return events
 
-    def _progress(self, place: Place, t: float, verdict: Verdict, obs: Observation) -> list[Event]:
-        """One observed frame of an open episode: the up streak, and recovery after recover_s. "Up" also
-        needs the trunk risen recover_rise body lengths above the lowest it was during the episode."""
+    def _progress(self, place: Place, t: float, verdict: Verdict) -> list[Event]:
+        """One observed frame of an open episode: the up streak, and recovery after recover_s."""
         episode = place.episode
         assert episode is not None
-        if obs.trunk_y is not None:
-            episode.low_y = obs.trunk_y if episode.low_y is None else max(episode.low_y, obs.trunk_y)
-        risen = (
-            obs.trunk_y is not None
-            and episode.low_y is not None
-            and episode.low_y - obs.trunk_y >= self.cfg.recover_rise * place.size - TIME_EPS
-        )
-        if verdict == "up" and not risen:
-            verdict = "unsure"  # looks up, but the body never rose: lying along the camera's axis
         if verdict == "up":
             episode.up_since = episode.up_since if episode.up_since is not None else t
         elif verdict == "down":
@@ -522,9 +504,7 @@ class FallEvents:
     ) -> Event:
         """Open an episode at `place`; its first event's detail says which rule opened it (`reason`)."""
         state: Literal["suspected", "alert"] = "suspected" if kind == "fall" else "alert"
-        track = self._tracks.get(tid) if tid is not None else None
-        low = track.trunk_low if track is not None else None
-        place.episode = Episode(uuid.uuid4().hex, kind, state, t, tid, probs, low_y=low)
+        place.episode = Episode(uuid.uuid4().hex, kind, state, t, tid, probs)
         return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode, reason)
 
     def _event(self, kind: EventKind, t: float, episode: Episode, reason: str | None = None) -> Event:
@@ -575,7 +555,6 @@ class FallEvents:
                     "since_wall": wall_time - (video_time - p.episode.since),
                     "track_id": p.episode.track_id,
                     "probs": p.episode.probs,
-                    "low_y": p.episode.low_y,
                     "centre": list(p.centre),
                     "size": p.size,
                     "aspect": p.aspect,
@@ -596,8 +575,7 @@ class FallEvents:
                 if kind not in ("fall", "long_lie") or state not in ("suspected", "alert"):
                     raise ValueError(f"kind {kind!r} / state {state!r}")
                 since = video_time - max(0.0, wall_time - float(item["since_wall"]))
-                low = item["low_y"]
-                episode = Episode(str(item["id"]), kind, state, since, item["track_id"], item["probs"], low_y=low)
+                episode = Episode(str(item["id"]), kind, state, since, item["track_id"], item["probs"])
                 x, y = (float(c) for c in item["centre"])
                 place = Place((x, y), float(item["size"]), None, -np.inf, float(item["aspect"]), episode=episode)
             except (KeyError, TypeError, ValueError) as exc:

@@ -10,7 +10,9 @@
     pipeline.events                      # every Event emitted, in order (also in cfg.log.events)
     pipeline.detector.open_episodes()    # what was still open when the source ended (also in the summary)
 
-Per frame, in this order: decode (source.read), pose, the detector (edge.detector.FallDetector:
+Per frame, in this order: decode (source.read), pose (at most pose.max_fps times a second, by default
+the classifier's rate: a 30 fps camera is posed every other frame), the detector on posed frames
+(edge.detector.FallDetector:
 features = tracking and each seen track's window, classify = ONE batched call for every track with a
 full window, events = the fall rule), the cancel button, the events log, then edge.alerts.AlertHub
 (GPIO, push outbox, MQTT), output (the annotated frame, EVERY frame: frames out == frames in,
@@ -45,6 +47,7 @@ from edge.events import Event, EventLog, OpenEpisode
 from edge.files import check_folder
 from edge.output.base import FrameSink
 from edge.pose.base import PoseEstimator
+from edge.pose.rate import PoseRate
 from edge.sources.base import Frame, FrameSource
 from edge.tracking import Track
 
@@ -56,7 +59,8 @@ STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "
 class Alerts(Protocol):
     """What the pipeline needs from edge.alerts (AlertHub): act on an event, the cancel button, the
     events the alerts start (`poll`: escalated, acknowledged, inactivity; every loop, also while the
-    camera is lost), how many people are in view (`people_seen`, per processed frame), close."""
+    camera is lost), how many people are in view (`people_seen`, per posed frame), an episode resumed
+    after a restart (`resume`: the room's alarm sounds again, nothing is pushed twice), close."""
 
     def handle(
         self, event: Event, keypoints: np.ndarray | None = None, aspect: float = 1.0, frame: np.ndarray | None = None
@@ -68,6 +72,8 @@ class Alerts(Protocol):
 
     def people_seen(self, count: int) -> None: ...
 
+    def resume(self, track_id: int | None, state: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -77,6 +83,7 @@ class Summary:
 
     frames_in: int = 0
     frames_out: int = 0
+    frames_posed: int = 0
     seconds: float = 0.0
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     events: Counter[str] = field(default_factory=Counter)
@@ -95,7 +102,8 @@ class Summary:
         stages = "  ".join(f"{s} {self.ms_per_frame(s):.2f}" for s in STAGES)
         events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items())) or "none"
         text = (
-            f"frames in {self.frames_in}, out {self.frames_out}, {self.seconds:.1f} s, {self.fps:.1f} fps\n"
+            f"frames in {self.frames_in}, out {self.frames_out}, posed {self.frames_posed}, "
+            f"{self.seconds:.1f} s, {self.fps:.1f} fps\n"
             f"ms per frame: {stages}\n"
             f"windows classified: {self.windows_classified}; events: {events}"
         )
@@ -139,6 +147,9 @@ class Pipeline:
         self._notifier: Any = None
         self._failed = False
         self._last_time = 0.0
+        # Pose runs at most pose.max_fps a second; between pose frames the output shows the last result.
+        self.pose_rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
+        self._shown: tuple[list[Track], dict[int, np.ndarray]] = ([], {})
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +160,7 @@ class Pipeline:
         self._open_detector()
         self._open_pose()
         self._open_alerts()
+        self._resume_alarms()
         self._open_output()
         self._install_signal_handlers()
         self._open_watchdog()
@@ -212,6 +224,12 @@ class Pipeline:
             hub = AlertHub.from_config(self.cfg)
             hub.start()
             self.alerts = hub
+
+    def _resume_alarms(self) -> None:
+        """Episodes resumed from the state file sound in the room again (LED, buzzer, voice)."""
+        if self.alerts is not None and self.detector is not None:
+            for episode in self.detector.open_episodes():
+                self.alerts.resume(episode.track_id, episode.state)
 
     def _open_source(self) -> None:
         if self.source is None:
@@ -328,27 +346,30 @@ class Pipeline:
         stage = self.summary.stage_s
         self.summary.frames_in += 1
         t = frame.video_time
-        # pose: canonical skeletons of everyone in view
-        t0 = clock()
-        skeletons = self.pose.estimate(frame)
-        t1 = clock()
-        # detector: tracks, windows and features, one batched classifier call, the fall rule
-        result = self.detector.step(t, skeletons)
-        for name, seconds in result.seconds.items():
-            stage[name] += seconds
-        self.summary.windows_classified = self.detector.windows_classified
-        events = result.events
-        if self.alerts is not None:
-            self.alerts.people_seen(sum(track.seen for track in result.tracks))
+        events: list[Event] = []
+        if self.pose_rate.due(t):
+            # pose: canonical skeletons of everyone in view
+            t0 = clock()
+            skeletons = self.pose.estimate(frame)
+            stage["pose"] += clock() - t0
+            # detector: tracks, windows and features, one batched classifier call, the fall rule
+            result = self.detector.step(t, skeletons)
+            for name, seconds in result.seconds.items():
+                stage[name] += seconds
+            self.summary.windows_classified = self.detector.windows_classified
+            self.summary.frames_posed += 1
+            events = result.events
+            self._shown = (result.tracks, result.probs)
+            if self.alerts is not None:
+                self.alerts.people_seen(sum(track.seen for track in result.tracks))
         t2 = clock()
         if self.alerts is not None and self.alerts.cancel_requested():
             events += self.detector.cancel(t)
-        self._emit(events, frame, result.tracks)
+        self._emit(events, frame, self._shown[0])
         t3 = clock()
         # output: every frame, annotated with what is known now (never waits for a decision)
-        self.sink.write(self._annotate(frame, result.tracks, result.probs))
+        self.sink.write(self._annotate(frame, *self._shown))
         t4 = clock()
-        stage["pose"] += t1 - t0
         stage["events"] += t3 - t2
         stage["output"] += t4 - t3
         if self.watchdog is not None:

@@ -88,18 +88,6 @@ class Track:
             return 0.0
         return float(max(np.ptp(sure[:, 0]) * self.aspect, np.ptp(sure[:, 1])))
 
-    @property
-    def trunk_y(self) -> float | None:
-        """The trunk's height in the last matched frame: the mean y of both shoulders and hips
-        (image-normalised, larger is lower), None when one of them is below MIN_CONFIDENCE."""
-        trunk = self.keypoints[TRUNK]
-        return float(trunk[:, 1].mean()) if (trunk[:, 2] >= MIN_CONFIDENCE).all() else None
-
-    def lowest_trunk(self, now: float, memory_s: float) -> float | None:
-        """The lowest the trunk was (largest y) over the last `memory_s` seconds, None if never seen."""
-        _, ys, _, _ = self._recent(now, memory_s, -np.inf)
-        return float(ys.max()) if len(ys) else None
-
     def drop(self, now: float, within_s: float, memory_s: float, since: float = -np.inf) -> float:
         """The largest fall of the trunk within `within_s` seconds, over the last `memory_s`.
 

@@ -3,9 +3,12 @@
 #
 #   sudo install/jetson-setup.sh                 install (or finish an interrupted install)
 #   sudo install/jetson-setup.sh --with-training also NVIDIA's TensorFlow, so `fallwatch train` runs here
+#   sudo install/jetson-setup.sh --camera NAME   one more camera: /etc/fallwatch/NAME/config.toml and
+#                                                fallwatch@NAME.service (models and engines are shared)
 #   install/jetson-setup.sh --dry-run            print each step and whether it is already done
 #   sudo install/jetson-setup.sh --uninstall     remove what this script added (keeps config and data)
 #   sudo install/jetson-setup.sh --uninstall --purge   ... and /etc/fallwatch, /var/lib/fallwatch
+#   (with --camera NAME, --uninstall [--purge] removes only that camera)
 #
 # Every step checks before it acts: a second run prints "already done" for each and changes nothing.
 # A failed step stops the script with what to do; running it again resumes where it stopped.
@@ -14,24 +17,18 @@
 set -euo pipefail
 
 # ---- pinned versions (see the README's deploy section; verified only on a device) ----------------
-# PyTorch: NVIDIA's wheels for JetPack 6 (https://developer.download.nvidia.com/compute/redist/jp/).
-TORCH_URL_JP60="https://developer.download.nvidia.com/compute/redist/jp/v60/pytorch/torch-2.4.0a0+07cecf4168.nv24.05.14710581-cp310-cp310-linux_aarch64.whl"
-TORCH_URL_JP61="https://developer.download.nvidia.com/compute/redist/jp/v61/pytorch/torch-2.5.0a0+872d972e41.nv24.08.17622132-cp310-cp310-linux_aarch64.whl"
-# torchvision has no NVIDIA wheel: built from the tag that matches each torch.
-TORCHVISION_TAG_JP60="v0.19.0"
-TORCHVISION_TAG_JP61="v0.20.0"
-# NVIDIA's torch 2.5 wheel links libcusparseLt.so.0, which JetPack 6.1/6.2 does not ship.
-CUSPARSELT_URL="https://developer.download.nvidia.com/compute/cusparselt/redist/libcusparse_lt/linux-aarch64/libcusparse_lt-linux-aarch64-0.6.3.2-archive.tar.xz"
+# jetson-utils: the v1 branch head (2024-10): sm_87, Python 3.10 bindings, Capture(format, timeout,
+# stream). master (v2) imports termcolor, tabulate, requests and docker at import time.
+JETSON_UTILS_REPO="https://github.com/dusty-nv/jetson-utils"
+JETSON_UTILS_COMMIT="6d5471c97dad443776d2339569a4d1145f034a9e"
+# The venv's own tools, pinned so that a rerun builds the same way.
+VENV_TOOLS=("pip==24.3.1" "setuptools==75.8.0" "wheel==0.45.1")
+# trt_pose's network is exported to ONNX once, on the CPU, in a throwaway venv: PyPI's aarch64 torch
+# (a CPU build: no NVIDIA wheel and nothing built from source), removed again afterwards.
+EXPORT_TORCH="torch==2.9.1"
 # TensorFlow for JetPack (--with-training only).
 TF_URL_JP60="https://developer.download.nvidia.com/compute/redist/jp/v60/tensorflow/tensorflow-2.16.1+nv24.07-cp310-cp310-linux_aarch64.whl"
 TF_URL_JP61="https://developer.download.nvidia.com/compute/redist/jp/v61/tensorflow/tensorflow-2.16.1+nv24.08-cp310-cp310-linux_aarch64.whl"
-TORCHVISION_REPO="https://github.com/pytorch/vision"
-TORCH2TRT_REPO="https://github.com/NVIDIA-AI-IOT/torch2trt"
-TORCH2TRT_COMMIT="450cb2ef17b488d154e969d3489fb47a90d85786"
-TRT_POSE_REPO="https://github.com/NVIDIA-AI-IOT/trt_pose"
-TRT_POSE_COMMIT="2963bfdb62477c61bcbeffe456169a8f5cfbcc8b"
-JETSON_UTILS_REPO="https://github.com/dusty-nv/jetson-utils"
-JETSON_UTILS_COMMIT="512a988bf2a5d5be74a493b25e126a8b8b75e8df"
 # trt_pose's resnet18 weights, from the Google Drive link in trt_pose's README.
 WEIGHTS_NAME="resnet18_baseline_att_224x224_A_epoch_249.pth"
 WEIGHTS_URL="https://drive.usercontent.google.com/download?id=1XYDdCUdiF2xxx4rznmLb62SdOUZuoNbd&export=download&confirm=t"
@@ -40,10 +37,13 @@ WEIGHTS_URL="https://drive.usercontent.google.com/download?id=1XYDdCUdiF2xxx4rzn
 # later runs check the file against that record. Paste the printed value here to pin it.
 WEIGHTS_SHA256=""
 
+# nvidia-jetpack: TensorRT with its Python bindings, CUDA, cuDNN and NPP (a minimal flash may lack it).
+# The GStreamer -dev packages build jetson-utils (plugins-bad: its WebRTC code).
 APT_PACKAGES=(
+	nvidia-jetpack
 	python3-venv python3-pip python3-dev git cmake build-essential pkg-config curl ca-certificates
-	libopenblas-dev libjpeg-dev zlib1g-dev libpng-dev python3-matplotlib
-	libglew-dev libsoup2.4-dev libjson-glib-dev libgstrtspserver-1.0-dev
+	python3-matplotlib
+	libglew-dev libsoup2.4-dev libjson-glib-dev libgstrtspserver-1.0-dev libgstreamer-plugins-bad1.0-dev
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-rtsp v4l-utils
 	libhdf5-dev espeak-ng alsa-utils
 )
@@ -55,21 +55,21 @@ SELF="$REPO/install/jetson-setup.sh"
 PREFIX_REL="/opt/fallwatch"
 STATE_REL="/var/lib/fallwatch"
 USER_NAME="fallwatch"
-STEPS_ALL=(packages user udev venv cusparselt torch torchvision torch2trt trt_pose jetson_utils fallwatch
-	models weights pose_engine gru_engine training config service)
+STEPS_ALL=(packages user udev venv jetson_utils fallwatch models weights pose_onnx pose_engine gru_engine
+	training config service)
 
 DRY_RUN=0
 UNINSTALL=0
 PURGE=0
 WITH_TRAINING=0
 ONLY=""
-L4T_REVISION=""
+CAMERA="" # --camera NAME: the config and service steps set up fallwatch@NAME instead of fallwatch
 JP="" # "60" or "61": which NVIDIA wheel set fits this JetPack
 
 usage() {
-	sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//'
+	sed -n '2,16p' "$SELF" | sed 's/^# \{0,1\}//'
 	cat <<EOF
-Options: --dry-run --uninstall --purge --with-training --root DIR --steps a,b,... --help
+Options: --dry-run --uninstall --purge --with-training --camera NAME --root DIR --steps a,b,... --help
 Steps: ${STEPS_ALL[*]}
 EOF
 }
@@ -100,6 +100,12 @@ parse_args() {
 			shift
 			;;
 		--steps=*) ONLY="${1#--steps=}" ;;
+		--camera)
+			if (($# < 2)) || [[ -z "$2" ]]; then die "--camera needs a name, e.g. --camera kitchen"; fi
+			CAMERA="$2"
+			shift
+			;;
+		--camera=*) CAMERA="${1#--camera=}" ;;
 		-h | --help)
 			usage
 			exit 0
@@ -109,6 +115,10 @@ parse_args() {
 		shift
 	done
 	if ((PURGE && !UNINSTALL)); then die "--purge only goes with --uninstall"; fi
+	if [[ -n "$CAMERA" && ! "$CAMERA" =~ ^[a-z0-9][a-z0-9_-]{0,31}$ ]]; then
+		die "--camera '$CAMERA': use 1-32 lower-case letters, digits, '-' or '_' (it names a systemd instance and folders)"
+	fi
+	if ((UNINSTALL)) && [[ -n "$CAMERA" && -z "$ONLY" ]]; then ONLY="config,service"; fi
 	if [[ -n "$ROOT" ]]; then
 		[[ -d "$ROOT" ]] || die "--root $ROOT: no such directory"
 		ROOT="$(cd "$ROOT" && pwd)"
@@ -123,10 +133,22 @@ parse_args() {
 	SRC="$PREFIX/src"
 	STATE="$ROOT$STATE_REL"
 	MODELS="$STATE/models"
-	CONFIG="$ROOT/etc/fallwatch/config.toml"
-	UNIT="$ROOT/etc/systemd/system/fallwatch.service"
+	EXPORT_VENV="$PREFIX/export-venv"
+	if [[ -n "$CAMERA" ]]; then
+		CONFIG_REL="/etc/fallwatch/$CAMERA/config.toml"
+		UNIT_FILE="fallwatch@.service"
+		SERVICE="fallwatch@$CAMERA.service"
+		CAMERA_STATE_REL="$STATE_REL/$CAMERA"
+	else
+		CONFIG_REL="/etc/fallwatch/config.toml"
+		UNIT_FILE="fallwatch.service"
+		SERVICE="fallwatch.service"
+		CAMERA_STATE_REL="$STATE_REL"
+	fi
+	CONFIG="$ROOT$CONFIG_REL"
+	UNIT="$ROOT/etc/systemd/system/$UNIT_FILE"
+	WANTS_LINK="$ROOT/etc/systemd/system/multi-user.target.wants/$SERVICE"
 	UDEV_RULE="$ROOT/etc/udev/rules.d/99-fallwatch-gpio.rules"
-	LDCONF="$ROOT/etc/ld.so.conf.d/fallwatch-cusparselt.conf"
 	MANIFEST="$PREFIX/setup-manifest"
 	ROOT_OPT=()
 	if [[ -n "$ROOT" ]]; then ROOT_OPT=(--root "$ROOT"); fi
@@ -181,14 +203,7 @@ clone_at() { # clone_at URL DIR COMMIT: a checkout of exactly COMMIT
 }
 at_commit() { [[ -d "$1/.git" ]] && [[ "$(git -C "$1" rev-parse HEAD 2>/dev/null)" == "$2"* ]]; }
 pip_install() { "$VENV/bin/pip" install --no-input --disable-pip-version-check "$@"; }
-torch_url() { if [[ "$JP" == "60" ]]; then echo "$TORCH_URL_JP60"; else echo "$TORCH_URL_JP61"; fi; }
-vision_tag() { if [[ "$JP" == "60" ]]; then echo "$TORCHVISION_TAG_JP60"; else echo "$TORCHVISION_TAG_JP61"; fi; }
 tf_url() { if [[ "$JP" == "60" ]]; then echo "$TF_URL_JP60"; else echo "$TF_URL_JP61"; fi; }
-wheel_version() { # .../torch-2.5.0a0+872d972e41.nv24.08...whl -> 2.5.0
-	local v
-	v="$(basename "$1" | cut -d- -f2)"
-	echo "${v%%[a+]*}"
-}
 
 # ---- steps: describe_X, check_X (0 = already done; reads only), do_X, undo_X, fix_X -----------------
 describe_packages() { echo "Debian packages: ${APT_PACKAGES[*]}"; }
@@ -279,70 +294,12 @@ check_venv() { [[ -x "$PY" ]] && grep -qx "include-system-site-packages = true" 
 do_venv() {
 	rm -rf "$VENV"
 	python3 -m venv --system-site-packages "$VENV"
-	pip_install --quiet --upgrade pip wheel setuptools "numpy<2" cython packaging
+	pip_install --quiet "${VENV_TOOLS[@]}" "numpy<2"
 }
 undo_venv() { rm -rf "$VENV"; }
 fix_venv() { echo "install python3-venv (step 'packages') and check free disk space ('df -h /opt')"; }
 
-describe_cusparselt() { echo "cuSPARSELt for NVIDIA's torch 2.5 wheel (JetPack 6.1+ only), in $PREFIX/cusparselt"; }
-check_cusparselt() { [[ "$JP" == "60" ]] || { [[ -f "$PREFIX/cusparselt/lib/libcusparseLt.so.0" ]] && [[ -f "$LDCONF" ]]; }; }
-do_cusparselt() {
-	local tmp
-	tmp="$(mktemp -d)"
-	curl -fsSL --retry 3 -o "$tmp/cusparselt.tar.xz" "$CUSPARSELT_URL"
-	mkdir -p "$PREFIX/cusparselt"
-	tar -xJf "$tmp/cusparselt.tar.xz" -C "$PREFIX/cusparselt" --strip-components=1
-	rm -rf "$tmp"
-	install -D -m 0644 /dev/stdin "$LDCONF" <<<"$PREFIX_REL/cusparselt/lib"
-	if live; then ldconfig; fi
-}
-undo_cusparselt() {
-	rm -rf "$PREFIX/cusparselt"
-	if [[ -f "$LDCONF" ]]; then
-		rm -f "$LDCONF"
-		if live; then ldconfig; fi
-	fi
-}
-fix_cusparselt() { echo "check the network; the archive is $CUSPARSELT_URL"; }
-
-describe_torch() { echo "PyTorch $(wheel_version "$(torch_url)") from NVIDIA's JetPack wheel, with CUDA"; }
-check_torch() { py_ok "import torch; assert torch.__version__.startswith('$(wheel_version "$(torch_url)")') and torch.cuda.is_available()"; }
-do_torch() { pip_install --no-cache-dir "$(torch_url)"; }
-undo_torch() { :; } # inside the venv, removed with it
-fix_torch() { echo "check the network and the wheel URL $(torch_url) (NVIDIA moves them between JetPack releases); 'python3 -c \"import torch\"' must see CUDA: run 'sudo apt install nvidia-jetpack' if CUDA is missing"; }
-
-describe_torchvision() { echo "torchvision $(vision_tag) built from source (trt_pose needs it; takes ~30 min)"; }
-check_torchvision() { py_ok "import torchvision; assert torchvision.__version__.startswith('$(vision_tag | tr -d v)')"; }
-do_torchvision() {
-	local dir="$SRC/torchvision"
-	if [[ ! -d "$dir/.git" ]]; then git clone --quiet --branch "$(vision_tag)" --depth 1 "$TORCHVISION_REPO" "$dir"; fi
-	(cd "$dir" && BUILD_VERSION="$(vision_tag | tr -d v)" "$VENV/bin/pip" install --no-build-isolation --no-input .)
-}
-undo_torchvision() { rm -rf "$SRC/torchvision"; }
-fix_torchvision() { echo "torchvision must build against the installed torch: check the compiler messages above and free memory (add swap: 'sudo fallocate -l 8G /swapfile' ...)"; }
-
-describe_torch2trt() { echo "torch2trt at $TORCH2TRT_COMMIT (upstream source)"; }
-check_torch2trt() { at_commit "$SRC/torch2trt" "$TORCH2TRT_COMMIT" && py_ok "import torch2trt"; }
-do_torch2trt() {
-	clone_at "$TORCH2TRT_REPO" "$SRC/torch2trt" "$TORCH2TRT_COMMIT"
-	(cd "$SRC/torch2trt" && "$VENV/bin/pip" install --no-build-isolation --no-input .)
-}
-undo_torch2trt() { rm -rf "$SRC/torch2trt"; }
-fix_torch2trt() { echo "torch2trt needs torch (step torch) and JetPack's TensorRT python module ('python3 -c \"import tensorrt\"'); see the messages above"; }
-
-describe_trt_pose() { echo "trt_pose at $TRT_POSE_COMMIT (upstream source) and its human_pose.json"; }
-check_trt_pose() { at_commit "$SRC/trt_pose" "$TRT_POSE_COMMIT" && py_ok "import trt_pose.plugins, trt_pose.models" && same_file "$SRC/trt_pose/tasks/human_pose/human_pose.json" "$MODELS/human_pose.json"; }
-do_trt_pose() {
-	clone_at "$TRT_POSE_REPO" "$SRC/trt_pose" "$TRT_POSE_COMMIT"
-	pip_install tqdm pycocotools
-	(cd "$SRC/trt_pose" && "$VENV/bin/pip" install --no-build-isolation --no-input .)
-	install -D -m 0644 "$SRC/trt_pose/tasks/human_pose/human_pose.json" "$MODELS/human_pose.json"
-	own_state
-}
-undo_trt_pose() { rm -rf "$SRC/trt_pose" "$MODELS/human_pose.json"; }
-fix_trt_pose() { echo "trt_pose builds a C++ plugin against torch: check the compiler messages above"; }
-
-describe_jetson_utils() { echo "jetson-utils at $JETSON_UTILS_COMMIT (camera and video output), built with CMake"; }
+describe_jetson_utils() { echo "jetson-utils at $JETSON_UTILS_COMMIT (v1 branch; camera and video output), built with CMake"; }
 check_jetson_utils() { at_commit "$SRC/jetson-utils" "$JETSON_UTILS_COMMIT" && [[ -f "$SRC/jetson-utils/build/install_manifest.txt" ]] && py_ok "import jetson_utils"; }
 do_jetson_utils() {
 	clone_at "$JETSON_UTILS_REPO" "$SRC/jetson-utils" "$JETSON_UTILS_COMMIT"
@@ -436,31 +393,51 @@ do_weights() {
 undo_weights() { :; } # data: removed with --purge
 fix_weights() { echo "see the message above; a pre-downloaded copy can be given with FALLWATCH_TRT_POSE_WEIGHTS=/path/to/$WEIGHTS_NAME"; }
 
-describe_pose_engine() { echo "trt_pose converted to a TensorRT FP16 engine for this device (torch2trt; minutes)"; }
-POSE_ENGINE_REL="$STATE_REL/models/${WEIGHTS_NAME%.pth}_trt.pth"
+POSE_ONNX_REL="$STATE_REL/models/trt_pose_resnet18_att_224.onnx"
+describe_pose_onnx() { echo "trt_pose's network exported to ONNX on the CPU ($EXPORT_TORCH from PyPI in a throwaway venv; minutes)"; }
+check_pose_onnx() { # the ONNX and its record, made from exactly these weights
+	local onnx="$ROOT$POSE_ONNX_REL" weights="$MODELS/$WEIGHTS_NAME"
+	[[ -f "$onnx" && -f "$onnx.json" && -f "$weights" ]] || return 1
+	grep -q "\"weights_sha256\": \"$(sha256sum "$weights" | cut -d' ' -f1)\"" "$onnx.json"
+}
+do_pose_onnx() {
+	rm -rf "$EXPORT_VENV"
+	python3 -m venv "$EXPORT_VENV"
+	"$EXPORT_VENV/bin/pip" install --no-input --disable-pip-version-check --quiet "${VENV_TOOLS[@]}"
+	"$EXPORT_VENV/bin/pip" install --no-input --disable-pip-version-check "$EXPORT_TORCH" "${REPO}[export]"
+	"$EXPORT_VENV/bin/fallwatch" pose export "$MODELS/$WEIGHTS_NAME" --output "$ROOT$POSE_ONNX_REL"
+	rm -rf "$EXPORT_VENV"
+	own_state
+}
+undo_pose_onnx() { rm -rf "$EXPORT_VENV"; } # the ONNX is data: removed with --purge
+fix_pose_onnx() { echo "the export needs the network for PyPI (torch, onnx) and the weights (step weights); check the messages above"; }
+
+describe_pose_engine() { echo "trt_pose's TensorRT FP16 engine for this device, from its ONNX (the classifier's builder; minutes)"; }
 check_pose_engine() {
 	py_ok "
-import json, sys
-sys.path.insert(0, '$REPO/install')
-from trt_pose_convert import up_to_date
-sys.exit(0 if up_to_date('$MODELS/$WEIGHTS_NAME', '$ROOT$POSE_ENGINE_REL') else 1)"
+import sys
+from edge.classifier.tensorrt import import_tensorrt, read_record, record_mismatch, system_record
+trt, cuda = import_tensorrt()
+engine = '$ROOT${POSE_ONNX_REL%.onnx}.engine'
+sys.exit(1 if record_mismatch(read_record(engine), system_record(trt, cuda, '$ROOT$POSE_ONNX_REL', 1)) else 0)"
 }
 do_pose_engine() {
-	"$PY" "$REPO/install/trt_pose_convert.py" --weights "$MODELS/$WEIGHTS_NAME" \
-		--topology "$MODELS/human_pose.json" --output "$ROOT$POSE_ENGINE_REL"
+	"$PY" -c "
+from edge.classifier.tensorrt import build_engine
+build_engine('$ROOT$POSE_ONNX_REL', '$ROOT${POSE_ONNX_REL%.onnx}.engine', max_batch=1, fp16=True)"
 	own_state
 }
 undo_pose_engine() { :; } # data: removed with --purge
-fix_pose_engine() { echo "the conversion needs the GPU, torch, torch2trt and trt_pose (earlier steps); check the messages above"; }
+fix_pose_engine() { echo "the engine build needs the GPU and JetPack's TensorRT (step packages: nvidia-jetpack); check the TensorRT messages above"; }
 
 describe_gru_engine() { echo "the fall classifier's TensorRT FP16 engine for this device (from fallwatch.onnx)"; }
 check_gru_engine() {
 	py_ok "
 import sys
 from edge.classifier.tensorrt import import_tensorrt, read_record, record_mismatch, system_record
-trt, torch = import_tensorrt()
+trt, cuda = import_tensorrt()
 engine = '$MODELS/fallwatch.engine'
-sys.exit(1 if record_mismatch(read_record(engine), system_record(trt, torch, '$MODELS/fallwatch.onnx', 8)) else 0)"
+sys.exit(1 if record_mismatch(read_record(engine), system_record(trt, cuda, '$MODELS/fallwatch.onnx', 8)) else 0)"
 }
 do_gru_engine() {
 	"$PY" -c "
@@ -477,7 +454,29 @@ do_training() { pip_install --no-cache-dir "$(tf_url)" "onnx==1.17.0"; } # onnx:
 undo_training() { :; } # inside the venv, removed with it
 fix_training() { echo "check the network and the wheel URL $(tf_url); TensorFlow needs libhdf5-dev (step packages)"; }
 
-describe_config() { echo "$CONFIG (mode 0600, owner $USER_NAME) from install/config.example.toml, set for a Jetson"; }
+describe_config() { echo "$CONFIG (mode 0600, owner $USER_NAME) from install/config.example.toml, set for a Jetson${CAMERA:+ and camera $CAMERA}"; }
+# sed expressions that make the example this camera's config; each must change a line (checked).
+config_edits() {
+	printf '%s\n' 's|^type = "mediapipe"$|type = "trt_pose"|' \
+		"s|^model = \"models/fallwatch.onnx\"$|model = \"$STATE_REL/models/fallwatch.onnx\"|"
+	if [[ -z "$CAMERA" ]]; then
+		printf '%s\n' 's|^backend = "simulated"$|backend = "jetson"|'
+	else # its own room name, events log, state file and outbox; the pins stay with the first camera
+		printf '%s\n' "s|^room = \"room\"$|room = \"$CAMERA\"|"
+		local key
+		for key in events state outbox; do
+			printf '%s\n' "s|^$key = \"$STATE_REL/\([a-z_.]*\)\"$|$key = \"$CAMERA_STATE_REL/\1\"|"
+		done
+	fi
+}
+config_wants() { # lines the written config must hold
+	printf '%s\n' 'type = "trt_pose"' "model = \"$STATE_REL/models/fallwatch.onnx\""
+	if [[ -z "$CAMERA" ]]; then
+		printf '%s\n' 'backend = "jetson"'
+	else
+		printf '%s\n' "room = \"$CAMERA\"" "events = \"$CAMERA_STATE_REL/events.jsonl\"" "outbox = \"$CAMERA_STATE_REL/outbox.sqlite\""
+	fi
+}
 check_config() {
 	[[ -f "$CONFIG" ]] && [[ "$(stat -c '%a %u:%g' "$CONFIG")" == "600 $(owner_ids)" ]]
 }
@@ -490,20 +489,23 @@ do_config() {
 		[[ -f "$example" ]] || die "$example is missing: pull the repository again"
 		mkdir -p "$(dirname "$CONFIG")"
 		tmp="$(mktemp "$CONFIG.XXXXXX")"
-		# The Jetson's choices: trt_pose, the GPIO pins, the model where its engine can be written.
-		sed -e 's|^type = "mediapipe"$|type = "trt_pose"|' \
-			-e "s|^model = \"models/fallwatch.onnx\"$|model = \"$STATE_REL/models/fallwatch.onnx\"|" \
-			-e 's|^backend = "simulated"$|backend = "jetson"|' "$example" >"$tmp"
-		local want
-		for want in 'type = "trt_pose"' "model = \"$STATE_REL/models/fallwatch.onnx\"" 'backend = "jetson"'; do
+		# The Jetson's choices: trt_pose, the GPIO pins, the model where its engine can be written;
+		# for a further camera its own room, events log, state file and outbox.
+		local edits=() edit want
+		while IFS= read -r edit; do edits+=(-e "$edit"); done < <(config_edits)
+		sed "${edits[@]}" "$example" >"$tmp"
+		while IFS= read -r want; do
 			grep -qxF "$want" "$tmp" || {
 				rm -f "$tmp"
-				die "could not set '$want' in the config: install/config.example.toml changed its layout; update do_config in $SELF"
+				die "could not set '$want' in the config: install/config.example.toml changed its layout; update config_edits in $SELF"
 			}
-		done
+		done < <(config_wants)
 		chmod 0600 "$tmp"
 		mv "$tmp" "$CONFIG"
-		add_manifest "config"
+		add_manifest "config${CAMERA:+:$CAMERA}"
+		if [[ -n "$CAMERA" ]]; then
+			warn "camera $CAMERA: gpio.backend = \"simulated\" (the header pins belong to the first camera); to sound a buzzer in its room, wire three more GPIO pins and set them with backend = \"jetson\" in $CONFIG_REL"
+		fi
 	fi
 	chmod 0600 "$CONFIG"
 	chown "$(owner_ids)" "$CONFIG" "$(dirname "$CONFIG")"
@@ -513,46 +515,48 @@ undo_config() {
 	if ((PURGE)); then
 		log "  removing $(dirname "$CONFIG") (--purge)"
 		rm -rf "$(dirname "$CONFIG")"
-		drop_manifest "config"
+		if [[ -n "$CAMERA" ]]; then rm -rf "$ROOT$CAMERA_STATE_REL"; fi
+		drop_manifest "config${CAMERA:+:$CAMERA}"
 	elif [[ -f "$CONFIG" ]]; then
 		log "  keeping $CONFIG (your settings and tokens; --purge removes it)"
 	fi
 }
 fix_config() { echo "check that $(dirname "$CONFIG") is writable and the user step succeeded"; }
 
-describe_service() { echo "systemd unit fallwatch.service installed, enabled at boot and started"; }
-WANTS_LINK_REL="/etc/systemd/system/multi-user.target.wants/fallwatch.service"
+describe_service() { echo "systemd unit $SERVICE installed, enabled at boot and started"; }
 check_service() {
-	same_file "$REPO/install/fallwatch.service" "$UNIT" && [[ -L "$ROOT$WANTS_LINK_REL" ]] || return 1
-	if live; then systemctl is-active --quiet fallwatch.service; fi
+	same_file "$REPO/install/$UNIT_FILE" "$UNIT" && [[ -L "$WANTS_LINK" ]] || return 1
+	if live; then systemctl is-active --quiet "$SERVICE"; fi
 }
 do_service() {
 	local changed=0
-	if ! same_file "$REPO/install/fallwatch.service" "$UNIT"; then
-		install -D -m 0644 "$REPO/install/fallwatch.service" "$UNIT"
+	if ! same_file "$REPO/install/$UNIT_FILE" "$UNIT"; then
+		install -D -m 0644 "$REPO/install/$UNIT_FILE" "$UNIT"
 		changed=1
 	fi
 	if live; then
 		systemctl daemon-reload
-		systemctl enable fallwatch.service
+		systemctl enable "$SERVICE"
 		own_state
-		if ((changed)); then systemctl restart fallwatch.service; else systemctl start fallwatch.service; fi
-		log "  started; follow it with: journalctl -u fallwatch -f"
+		if ((changed)); then systemctl restart "$SERVICE"; else systemctl start "$SERVICE"; fi
+		log "  started; follow it with: journalctl -u $SERVICE -f"
 	else
-		systemctl --root="$ROOT" enable fallwatch.service
+		systemctl --root="$ROOT" enable "$SERVICE"
 	fi
 }
 undo_service() {
 	if live && [[ -f "$UNIT" ]]; then
-		systemctl disable --now fallwatch.service || true
-	elif [[ -L "$ROOT$WANTS_LINK_REL" ]]; then
-		rm -f "$ROOT$WANTS_LINK_REL"
+		systemctl disable --now "$SERVICE" || true
+	elif [[ -L "$WANTS_LINK" ]]; then
+		rm -f "$WANTS_LINK"
 	fi
-	rm -f "$UNIT"
+	# The template stays while another camera's instance still uses it.
+	if [[ -z "$CAMERA" ]] || ! compgen -G "$ROOT/etc/systemd/system/multi-user.target.wants/fallwatch@*.service" >/dev/null; then
+		rm -f "$UNIT"
+	fi
 	if live; then systemctl daemon-reload; fi
 }
-fix_service() { echo "see 'systemctl status fallwatch' and 'journalctl -u fallwatch -b'; 'fallwatch doctor --config $CONFIG_REL' names what is missing"; }
-CONFIG_REL="/etc/fallwatch/config.toml"
+fix_service() { echo "see 'systemctl status $SERVICE' and 'journalctl -u $SERVICE -b'; 'fallwatch doctor --config $CONFIG_REL' names what is missing"; }
 
 # ---- the runner ----------------------------------------------------------------------------------
 selected_steps() {
@@ -620,7 +624,7 @@ main() {
 		n=$((n + 1))
 		run_step "$step" "$n" "${#steps[@]}"
 	done
-	if ((DRY_RUN)); then log "dry run finished: nothing was changed"; else log "FallWatch is installed. Check it with: $PREFIX_REL/venv/bin/fallwatch doctor --config $CONFIG_REL"; fi
+	if ((DRY_RUN)); then log "dry run finished: nothing was changed"; else log "FallWatch is installed. Check it with: sudo $PREFIX_REL/venv/bin/fallwatch doctor --config $CONFIG_REL"; fi
 }
 
 main "$@"

@@ -55,6 +55,14 @@ class FakeClock:
         self.now += max(seconds, 0.001)
 
 
+def require_torch() -> None:
+    """Skip/fail (under CI) unless torch imports: `make test` installs the CPU build ('fallwatch[export]')."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        skip_or_fail("torch not installed (pip install 'fallwatch[export]'; `make test` installs the CPU build)")
+
+
 def model_features(cfg: Config) -> Config:
     """cfg with the [features] the model was trained with (its features.json), as a deployment sets them."""
     trained = MODEL.parent / "features.json"

@@ -3,16 +3,19 @@ the Jetson backend against a stand-in Jetson.GPIO module (the hardware boundary)
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
 import time
 import types
+import warnings
 from pathlib import Path
 
 import pytest
 
 from edge.alerts.alarm import LocalAlarm
+from edge.alerts.boards import pin_problem
 from edge.alerts.channels import WebhookChannel
 from edge.alerts.gpio import JetsonPins, SimulatedPins, create_pins
 from edge.alerts.hub import AlertHub
@@ -164,14 +167,13 @@ class _FakeJetsonGpio(types.ModuleType):
         self.calls: list[tuple] = []
         self.callback = None
 
-    def setwarnings(self, flag: bool) -> None:
-        self.calls.append(("setwarnings", flag))
-
     def setmode(self, mode: str) -> None:
         self.calls.append(("setmode", mode))
 
     def setup(self, channels: object, direction: str, initial: int | None = None) -> None:
         self.calls.append(("setup", channels, direction, initial))
+        if channels == 29:  # what Jetson.GPIO 2.1 on JetPack 6 says for a pin whose pinmux is not GPIO
+            warnings.warn("Pin 29 is not configured as GPIO in the pinmux", RuntimeWarning, stacklevel=2)
 
     def add_event_detect(self, channel: int, edge: str, callback: object = None, bouncetime: int | None = None) -> None:
         self.calls.append(("add_event_detect", channel, edge, bouncetime))
@@ -191,7 +193,7 @@ class _FakeJetsonGpio(types.ModuleType):
         self.calls.append(("cleanup",))
 
 
-def test_jetson_backend_drives_board_pins_and_releases_them_on_sigterm(monkeypatch):
+def test_jetson_backend_drives_board_pins_and_releases_them_on_sigterm(monkeypatch, caplog):
     fake = _FakeJetsonGpio()
     package = types.ModuleType("Jetson")
     package.GPIO = fake  # type: ignore[attr-defined]
@@ -202,14 +204,12 @@ def test_jetson_backend_drives_board_pins_and_releases_them_on_sigterm(monkeypat
         pins = create_pins(GpioConfig(backend="jetson", cancel_edge="falling", debounce_ms=80))
         assert isinstance(pins, JetsonPins)
         presses: list[int] = []
-        pins.setup([33, 31], 29, "falling", 80, lambda: presses.append(1))
-        assert fake.calls[:4] == [
-            ("setwarnings", False),
-            ("setmode", "BOARD"),
-            ("setup", [33, 31], "OUT", 0),
-            ("setup", 29, "IN", None),
-        ]
-        assert fake.calls[4] == ("add_event_detect", 29, "FALLING", 80)
+        with caplog.at_level(logging.WARNING, logger="edge.alerts.gpio"):
+            pins.setup([33, 31], 29, "falling", 80, lambda: presses.append(1))
+        assert fake.calls[:3] == [("setmode", "BOARD"), ("setup", [33, 31], "OUT", 0), ("setup", 29, "IN", None)]
+        assert fake.calls[3] == ("add_event_detect", 29, "FALLING", 80)
+        (shown,) = [r.getMessage() for r in caplog.records]  # the pinmux warning is shown, with the fix
+        assert "Pin 29 is not configured as GPIO" in shown and "jetson-io.py" in shown
         fake.callback(29)  # Jetson.GPIO calls back with the channel number
         assert presses == [1]
         assert pins.button_held() and fake.calls[-1] == ("input", 29)  # falling edge: pressed is LOW
@@ -224,6 +224,34 @@ def test_jetson_backend_drives_board_pins_and_releases_them_on_sigterm(monkeypat
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGHUP, previous[1])
+
+
+AGX_ORIN = b"nvidia,p3737-0000+p3701-0005\0nvidia,p3701-0005\0nvidia,tegra234\0"
+ORIN_NANO = b"nvidia,p3768-0000+p3767-0005\0nvidia,p3767-0005\0nvidia,tegra234\0"
+
+
+@pytest.mark.parametrize(
+    ("compatible", "pins", "problem"),
+    [
+        (ORIN_NANO, {}, ""),  # the defaults 33/31/29 are GPIO13/GPIO11/GPIO01 there
+        (AGX_ORIN, {}, "gpio.buzzer_pin = 33: on the Jetson AGX Orin pin 33 is CAN1_DOUT, not a GPIO"),
+        (
+            AGX_ORIN,
+            {"buzzer_pin": 32, "led_pin": 18},
+            "gpio.cancel_pin = 29: on the Jetson AGX Orin pin 29 is CAN0_DIN",
+        ),
+        (AGX_ORIN, {"buzzer_pin": 32, "led_pin": 18, "cancel_pin": 16}, ""),  # the pins it suggests
+        (None, {}, ""),  # not a Jetson: Jetson.GPIO itself refuses
+    ],
+)
+def test_pins_that_are_not_gpios_on_the_board_are_refused(tmp_path: Path, compatible, pins, problem):
+    path = tmp_path / "compatible"
+    if compatible is not None:
+        path.write_bytes(compatible)
+    found = pin_problem(GpioConfig(backend="jetson", **pins), path)
+    assert found.startswith(problem) if problem else found == ""
+    if problem:
+        assert "buzzer_pin = 32, led_pin = 18, cancel_pin = 16" in found and "jetson-io.py" in found
 
 
 def test_jetson_backend_missing_says_which_extra(monkeypatch):

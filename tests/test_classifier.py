@@ -17,7 +17,7 @@ import pytest
 
 from edge.classes import NUM_CLASSES
 from edge.classifier import create_classifier
-from edge.classifier.tensorrt import MATCHED_FIELDS, record_mismatch
+from edge.classifier.tensorrt import MATCHED_FIELDS, board_model, record_mismatch
 from edge.config import ClassifierConfig, ConfigError
 from edge.features import FeatureConfig
 
@@ -56,7 +56,7 @@ def test_auto_picks_onnxruntime_here_and_says_why(models_dir: Path, caplog: pyte
     assert classifier.name == "onnxruntime"
     (message,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("classifier:")]
     assert "classifier: onnxruntime (runtime = auto)" in message
-    assert "tensorrt: the TensorRT classifier needs TensorRT" in message  # the reason it was skipped
+    assert "tensorrt: TensorRT engines need TensorRT" in message  # the reason it was skipped
     probs = classifier.predict(windows(3))
     assert probs.shape == (3, NUM_CLASSES) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
@@ -85,7 +85,7 @@ def test_no_loadable_model_lists_every_reason(tmp_path: Path) -> None:
 @pytest.mark.skipif(HAVE_TENSORRT, reason="TensorRT is installed here")
 def test_explicit_tensorrt_without_tensorrt_is_refused_by_name(models_dir: Path) -> None:
     cfg = ClassifierConfig(runtime="tensorrt", model=str(models_dir / "fallwatch.onnx"))
-    with pytest.raises(ConfigError, match=r"classifier\.runtime = 'tensorrt'.*needs TensorRT"):
+    with pytest.raises(ConfigError, match=r"classifier\.runtime = 'tensorrt'.*need TensorRT"):
         create_classifier(cfg, FEATURES)
 
 
@@ -118,6 +118,7 @@ def test_wrapper_checks_shapes_and_handles_nobody(models_dir: Path) -> None:
         ({}, []),  # the same system: usable
         ({"tensorrt": "8.5.2"}, ["tensorrt"]),  # JetPack upgraded TensorRT
         ({"device": "Orin Nano", "compute_capability": "8.6"}, ["device", "compute_capability"]),  # another board
+        ({"board": "NVIDIA Jetson AGX Orin Developer Kit"}, ["board"]),  # the card moved to another carrier
         ({"onnx_sha256": "0" * 64}, ["onnx_sha256"]),  # a newly exported model
         ({"max_batch": 4}, ["max_batch"]),  # a smaller profile than configured
     ],
@@ -127,6 +128,7 @@ def test_engine_build_record_mismatch(change: dict[str, object], expected: list[
         "tensorrt": "8.6.2",
         "device": "Orin",
         "compute_capability": "8.7",
+        "board": "NVIDIA Jetson Orin Nano Developer Kit",
         "onnx_sha256": "a" * 64,
         "max_batch": 8,
         "precision": "fp16",
@@ -134,6 +136,13 @@ def test_engine_build_record_mismatch(change: dict[str, object], expected: list[
     assert set(current) == set(MATCHED_FIELDS)
     problems = record_mismatch({**current, **change, "built": "2026-01-01T00:00:00+00:00"}, current)
     assert [p.split(":")[0] for p in problems] == expected
+
+
+def test_board_model_from_the_device_tree(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.write_bytes(b"NVIDIA Jetson Orin Nano Developer Kit\0")  # the device tree's string ends in NUL
+    assert board_model(model) == "NVIDIA Jetson Orin Nano Developer Kit"
+    assert board_model(tmp_path / "missing") == ""  # not a Jetson
 
 
 def test_engine_without_build_record_is_not_usable() -> None:

@@ -24,10 +24,12 @@ from edge.doctor import (
     check_engines,
     check_jetpack,
     check_tensorrt,
+    check_unit,
 )
 from edge.pose.recorded import Trace, record_trace
 
-JETSON = {"tensorrt": "10.3.0", "device": "Orin", "compute_capability": "8.7"}
+REPO = Path(__file__).resolve().parents[1]
+JETSON = {"tensorrt": "10.3.0", "device": "Orin", "compute_capability": "8.7", "board": "NVIDIA Jetson Orin NX"}
 
 
 @pytest.fixture
@@ -85,7 +87,7 @@ def test_doctor_on_a_pc_with_a_jetson_config(
 uri = "{_video(tmp_path / "clip.avi")}"
 [pose]
 type = "trt_pose"
-trt_pose_model = "{tmp_path / "pose_trt.pth"}"
+trt_pose_model = "{tmp_path / "pose.onnx"}"
 [classifier]
 model = "{model}"
 [gpio]
@@ -195,14 +197,15 @@ def _engine(folder: Path, name: str, record: dict[str, str]) -> Path:
 
 
 def test_engines_built_for_this_device_pass_and_others_fail(tmp_path: Path) -> None:
-    """The JSON build records beside the engines (edge/classifier/tensorrt.py, install/trt_pose_convert.py)."""
+    """The JSON build records beside the engines (edge/classifier/tensorrt.py, for both networks)."""
     gru = _engine(tmp_path, "fallwatch.engine", {**JETSON, "onnx_sha256": "ab"})
-    pose = _engine(tmp_path, "pose_trt.pth", {**JETSON, "compute_capability": "7.2", "device": "Xavier"})
+    _engine(tmp_path, "pose.engine", {**JETSON, "compute_capability": "7.2", "device": "Xavier"})
     cfg = Config()
     cfg.classifier.engine = str(gru)
     cfg.classifier.rebuild_engine = False
     cfg.pose.type = "trt_pose"
-    cfg.pose.trt_pose_model = str(pose)
+    cfg.pose.trt_pose_model = str(tmp_path / "pose.onnx")  # its engine: pose.engine beside it
+    cfg.pose.trt_pose_rebuild_engine = False
     checks = {c.name: c for c in check_engines(cfg, identity=lambda: JETSON)}
     assert checks["engine"].status == "PASS"
     assert checks["pose-engine"].status == "FAIL"
@@ -237,3 +240,26 @@ def test_channel_endpoints_without_sending(url: str, endpoint: tuple[str, int]) 
 @pytest.mark.parametrize(("state", "status"), [(True, "PASS"), (False, "FAIL"), (None, "SKIP")])
 def test_clock(state: bool | None, status: str) -> None:
     assert check_clock(lambda: state).status == status
+
+
+def test_doctor_per_camera_reads_that_cameras_config(capsys: pytest.CaptureFixture[str]) -> None:
+    """`fallwatch doctor --camera NAME` checks fallwatch@NAME's own config (here: there is none)."""
+    status = cli_main(["doctor", "--camera", "no-such-camera", "--camera-timeout", "0.1", "--net-timeout", "0.1"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL  config       /etc/fallwatch/no-such-camera/config.toml: cannot read config file" in out
+
+
+def test_a_unit_that_hides_the_argus_socket_fails_for_a_csi_camera(tmp_path: Path) -> None:
+    cfg = Config()
+    assert check_unit(cfg, tmp_path).status == "SKIP"  # nothing installed
+    shipped = (REPO / "install" / "fallwatch.service").read_text()
+    (tmp_path / "fallwatch.service").write_text(shipped)
+    cfg.source.uri = "csi://0"
+    assert check_unit(cfg, tmp_path).status == "PASS"
+    (tmp_path / "fallwatch@.service").write_text(shipped.replace("PrivateTmp=no", "PrivateTmp=yes"))
+    check = check_unit(cfg, tmp_path)
+    assert check.status == "FAIL" and "fallwatch@.service: PrivateTmp=yes" in check.detail
+    assert "--steps service" in check.fix
+    cfg.source.uri = "/dev/video0"  # a USB camera needs no socket in /tmp
+    assert check_unit(cfg, tmp_path).status == "PASS"

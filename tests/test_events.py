@@ -30,17 +30,13 @@ def run(
     tilt: float | None = 0.0,
     slow_drop: float = 0.0,
 ) -> list[tuple[str, float]]:
-    """Play (seconds, probs) segments at FPS for one track; returns (event, video_time) pairs.
-
-    The trunk is high (y 0.35) while the probabilities say up, else low (y 0.65): a rise of 0.3 image
-    heights, 0.6 body lengths of size 0.5."""
+    """Play (seconds, probs) segments at FPS for one track; returns (event, video_time) pairs."""
     machine = FallEvents(cfg)
     out = []
     frame = 0
     for seconds, probs in script:
         for _ in range(round(seconds * FPS)):
-            y = 0.35 if probs is not None and probs[0] + probs[3] < 0.3 else 0.65
-            obs = Observation(track_id, probs, centre, drop, tilt, slow_drop, 0.5, trunk_y=y, trunk_low=y)
+            obs = Observation(track_id, probs, centre, drop, tilt, slow_drop, 0.5)
             out += [(e.event, round(e.video_time, 2)) for e in machine.step(frame / FPS, [obs])]
             frame += 1
     return out
@@ -56,9 +52,12 @@ def test_getting_up_within_confirm_s_recovers_without_alert() -> None:
     assert run([(0.3, FALLING), (0.7, LYING), (2.0, STANDING)]) == [("fall_suspected", 0.2), ("recovered", 2.0)]
 
 
-@pytest.mark.parametrize(("tilt", "recovers"), [(10.0, True), (45.0, True), (80.0, False), (None, False)])
+@pytest.mark.parametrize(
+    ("tilt", "recovers"), [(10.0, True), (35.0, True), (40.0, False), (80.0, False), (None, False)]
+)
 def test_up_needs_an_upright_trunk(tilt: float | None, recovers: bool) -> None:
-    # The classifier says "up" from 1.0 s; only a trunk seen within 45 degrees of vertical recovers.
+    # The classifier says "up" from 1.0 s; only a trunk seen within 35 degrees of vertical recovers (a body
+    # lying along the camera's axis can look 40 degrees from vertical: Le2i Coffee_room_01 video (30)).
     events = run([(0.3, FALLING), (0.7, LYING), (3.0, STANDING)], tilt=tilt)
     if recovers:
         assert events == [("fall_suspected", 0.2), ("recovered", 2.0)]
@@ -157,11 +156,11 @@ def test_a_lost_person_after_a_suspected_fall_escalates_and_the_same_person_foun
     for i in range(60):
         t = i / FPS
         if i < 3:
-            obs = [Observation(1, FALLING, (0.5, 0.5), 0.5, size=0.4, trunk_y=0.6, trunk_low=0.6)]
+            obs = [Observation(1, FALLING, (0.5, 0.5), 0.5, size=0.4)]
         elif i < 30:
             obs = []  # the pose stage lost the person lying on the floor
         else:  # back on their feet where they fell, under a new id first seen at 3.0 s
-            obs = [Observation(2, STANDING, (0.5, 0.45), 0.0, size=0.4, first_seen=3.0, trunk_y=0.35)]
+            obs = [Observation(2, STANDING, (0.5, 0.45), 0.0, size=0.4, first_seen=3.0)]
         events += [(e.event, e.track_id, round(e.video_time, 2)) for e in machine.step(t, obs)]
     assert events == [("fall_suspected", 1, 0.2), ("fall_alert", 1, 2.2), ("recovered", 1, 4.0)]
 
@@ -301,22 +300,3 @@ def test_read_events_names_the_bad_line(tmp_path: Path) -> None:
     path.write_text(Event("heartbeat", 1.0).to_json() + os.linesep + '{"event": "heartbeat"}\n')
     with pytest.raises(ValueError, match=r"events\.jsonl:2: event line lacks"):
         read_events(path)
-
-
-def test_recovery_needs_the_trunk_to_rise_not_only_an_upright_look() -> None:
-    # Lying along the camera's axis: the classifier says "stand" and the trunk looks vertical, but it
-    # stays as low as it fell (y 0.65 throughout): no recovery, the alert comes at confirm_s.
-    def lying_along_the_axis(cfg: EventsConfig) -> list[tuple[str, float]]:
-        machine = FallEvents(cfg)
-        out = []
-        for i in range(40):
-            probs = FALLING if i < 3 else STANDING
-            obs = Observation(1, probs, (0.5, 0.5), 0.5 if i < 3 else 0.0, 5.0, size=0.5, trunk_y=0.65, trunk_low=0.65)
-            out += [(e.event, round(e.video_time, 1)) for e in machine.step(i / FPS, [obs])]
-        return out
-
-    assert lying_along_the_axis(CFG) == [("fall_suspected", 0.2), ("fall_alert", 2.2)]
-    assert lying_along_the_axis(dataclasses.replace(CFG, recover_rise=0.0)) == [
-        ("fall_suspected", 0.2),
-        ("recovered", 1.3),
-    ]

@@ -9,7 +9,6 @@ and a check makes sure the GRUs are neither dead (relu) nor saturated (tanh).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 from collections import defaultdict
@@ -246,20 +245,18 @@ def test_shipped_onnx_is_the_export_of_the_shipped_keras_model(real_windows: np.
             np.testing.assert_array_equal(got.argmax(axis=1), expected.argmax(axis=1))
 
 
-HAVE_TENSORRT = importlib.util.find_spec("tensorrt") is not None and importlib.util.find_spec("torch") is not None
-
-
 def _cuda() -> bool:
-    if not HAVE_TENSORRT:
+    """TensorRT and a GPU the CUDA runtime sees (a Jetson, or pip tensorrt on an NVIDIA PC)."""
+    from edge.classifier.tensorrt import import_tensorrt
+
+    try:
+        import_tensorrt()
+    except (ImportError, RuntimeError):
         return False
-    import torch
-
-    return bool(torch.cuda.is_available())
+    return True
 
 
-@pytest.mark.skipif(
-    not _cuda(), reason="needs TensorRT, torch and a CUDA GPU (a Jetson, or pip tensorrt on an NVIDIA PC)"
-)
+@pytest.mark.skipif(not _cuda(), reason="needs TensorRT and a CUDA GPU (a Jetson, or pip tensorrt on an NVIDIA PC)")
 def test_tensorrt_fp16_engine_matches_keras_and_refuses_a_stale_engine(
     tmp_path: Path, real_windows: np.ndarray
 ) -> None:

@@ -228,16 +228,28 @@ def test_dry_run_prints_every_step_and_changes_nothing(scratch: Scratch) -> None
     before = scratch.tree()
     result = scratch.run("--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "[1/17] packages:" in result.stdout  # training is left out without --with-training
-    assert "[17/17] service:" in result.stdout
+    assert "[1/13] packages:" in result.stdout  # training is left out without --with-training
+    assert "[13/13] service:" in result.stdout
     assert "training" not in result.stdout
     # Each step is checked, read-only: "to do" here (a host with every apt package may say "already done").
     outcomes = result.stdout.count("to do (dry run: nothing changed)") + result.stdout.count("  already done")
-    assert outcomes == 17
-    assert "[2/17] user: system user 'fallwatch' in the gpio and video groups" in result.stdout
+    assert outcomes == 13
+    assert "[2/13] user: system user 'fallwatch' in the gpio and video groups" in result.stdout
     assert scratch.tree() == before
     assert scratch.call_log() == []
-    assert "[18/18] service:" in scratch.run("--dry-run", "--with-training").stdout
+    assert "[14/14] service:" in scratch.run("--dry-run", "--with-training").stdout
+
+
+def test_nothing_of_torch2trt_or_source_built_torch_is_left() -> None:
+    """trt_pose runs as ONNX on TensorRT now: no torch on the device, no C++ plugins, no torchvision build."""
+    text = SCRIPT.read_text()
+    for gone in ("torch2trt.git", "TORCH2TRT", "torchvision", "cusparselt", "trt_pose.git", "--no-build-isolation"):
+        assert gone not in text, gone
+    steps = text[text.index("STEPS_ALL=(") : text.index(")", text.index("STEPS_ALL=("))]
+    assert "pose_onnx pose_engine" in " ".join(steps.split())
+    assert 'JETSON_UTILS_COMMIT="6d5471c97dad443776d2339569a4d1145f034a9e"' in text  # jetson-utils' v1 branch
+    assert "libgstreamer-plugins-bad1.0-dev" in text and "nvidia-jetpack" in text
+    assert 'VENV_TOOLS=("pip==' in text and '"setuptools==' in text  # pinned, not upgraded to whatever is new
 
 
 # ---- the steps that run here, twice, then undone -------------------------------------------------
@@ -338,6 +350,65 @@ def test_an_existing_gpio_group_is_kept_on_uninstall(scratch: Scratch) -> None:
     assert [c.split()[0] for c in scratch.call_log()] == ["useradd"]
     assert scratch.run("--uninstall", "--steps", "user").returncode == 0
     assert "gpio:x:999:" in group.read_text().splitlines()
+
+
+# ---- a second camera: its own config, state folder and instance of fallwatch@.service ------------
+
+
+def test_a_second_camera_twice_changes_nothing_the_second_time(scratch: Scratch) -> None:
+    _local_steps_available()
+    from edge.config import load_config
+
+    assert scratch.run("--steps", LOCAL_STEPS).returncode == 0  # the first camera, as before
+    first = scratch.run("--camera", "kitchen", "--steps", LOCAL_STEPS)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.count("  done") == 2 and first.stdout.count("  already done") == 2  # config, service
+    assert "camera kitchen: gpio.backend" in first.stderr  # the pins stay with the first camera
+    installed = scratch.tree()
+    config = scratch.root / "etc/fallwatch/kitchen/config.toml"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    cfg = load_config(config)
+    assert cfg.room == "kitchen" and cfg.pose.type == "trt_pose" and cfg.gpio.backend == "simulated"
+    assert cfg.log.events == "/var/lib/fallwatch/kitchen/events.jsonl"
+    assert cfg.log.state == "/var/lib/fallwatch/kitchen/state.json"
+    assert cfg.notify.outbox == "/var/lib/fallwatch/kitchen/outbox.sqlite"
+    assert cfg.classifier.model == "/var/lib/fallwatch/models/fallwatch.onnx"  # shared, built once
+    assert cfg.pose.trt_pose_model == "/var/lib/fallwatch/models/trt_pose_resnet18_att_224.onnx"
+    wants = scratch.root / "etc/systemd/system/multi-user.target.wants/fallwatch@kitchen.service"
+    assert os.readlink(wants) == "/etc/systemd/system/fallwatch@.service"
+    assert (scratch.root / "etc/systemd/system/fallwatch@.service").read_bytes() == (
+        REPO / "install/fallwatch@.service"
+    ).read_bytes()
+    main = load_config(scratch.root / "etc/fallwatch/config.toml")
+    assert main.log.events == "/var/lib/fallwatch/events.jsonl" and main.gpio.backend == "jetson"  # untouched
+
+    second = scratch.run("--camera", "kitchen", "--steps", LOCAL_STEPS)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("  already done") == 4 and "  done" not in second.stdout
+    assert scratch.tree() == installed
+
+
+def test_uninstalling_a_camera_keeps_the_others(scratch: Scratch) -> None:
+    _local_steps_available()
+    before = scratch.tree()
+    assert scratch.run("--camera", "hall", "--steps", LOCAL_STEPS).returncode == 0
+    assert scratch.run("--camera", "kitchen", "--steps", "config,service").returncode == 0
+    result = scratch.run("--uninstall", "--purge", "--camera", "kitchen")
+    assert result.returncode == 0, result.stderr
+    assert not (scratch.root / "etc/fallwatch/kitchen").exists()
+    assert not (scratch.root / "etc/systemd/system/multi-user.target.wants/fallwatch@kitchen.service").exists()
+    assert (scratch.root / "etc/systemd/system/fallwatch@.service").is_file()  # hall still uses it
+    assert (scratch.root / "etc/fallwatch/hall/config.toml").is_file()
+    assert scratch.run("--uninstall", "--purge", "--camera", "hall").returncode == 0
+    assert scratch.run("--uninstall", "--purge", "--steps", LOCAL_STEPS).returncode == 0
+    assert scratch.tree() == before
+
+
+@pytest.mark.parametrize("name", ["Kitchen", "../etc", "a b", ""])
+def test_a_camera_name_that_cannot_name_an_instance_is_refused(scratch: Scratch, name: str) -> None:
+    result = scratch.run("--camera", name, "--dry-run")
+    assert result.returncode == 1
+    assert "--camera" in result.stderr
 
 
 # ---- shellcheck ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from edge.events import read_events
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.pose.recorded import RecordedPose, Trace, cached_trace, record_trace
+from edge.skeleton import Skeletons
 from edge.sources.base import Frame, FrameSource, SourceError
 from edge.sources.resilient import ResilientSource
 from tests.support import MODEL, FakeClock, model_features, needs_model, replay_config
@@ -287,3 +288,48 @@ def test_two_people_are_tracked_apart_and_classified_in_one_batch_per_frame(tmp_
     assert ids == {1, 2}  # two people, two ids, never a third
     assert max(batches) == 2 and len(batches) <= pipeline.summary.frames_in  # one call per frame at most
     assert sorted({e.track_id for e in pipeline.events if e.event == "fall_suspected"}) == [1, 2]
+
+
+def write_video(path: Path, fps: float, frames: int) -> Path:
+    """A real little video file (OpenCV decodes it back with its timestamps)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), i % 255, np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fps", "max_fps", "posed"),
+    [
+        (30.0, "0", 45),  # default: the classifier's 15 Hz, every other frame of a 30 fps camera
+        (25.0, "0", 45),  # 15 of every 25 frames
+        (15.0, "0", 45),  # a 15 fps camera: every frame
+        (30.0, "30", 90),  # pose every frame when asked to
+        (30.0, "5", 16),  # slots centred on 0, 0.2, ... 3.0 s: 16 of them start within the 3 s
+    ],
+)
+def test_pose_runs_at_most_max_fps_and_every_frame_reaches_the_output(
+    tmp_path: Path, fps: float, max_fps: str, posed: int
+) -> None:
+    frames = int(3 * fps)  # three seconds
+    clip = write_video(tmp_path / "clip.avi", fps, frames)
+    cfg = load_config(None, [f'source.uri="{clip}"', f"pose.max_fps={max_fps}", "events.heartbeat_s=0"])
+    estimated: list[float] = []
+
+    class CountingPose(RecordedPose):
+        def estimate(self, frame: Frame) -> Skeletons:
+            estimated.append(frame.video_time)
+            return super().estimate(frame)
+
+    path = record_trace(tmp_path / "nobody.npz", Trace(np.array([0.0]), np.zeros((1, 1, 18, 3)), (64, 48)))
+    pose = CountingPose(PoseConfig(type="recorded", recorded_path=str(path)))
+    sink = NullSink()
+    pipeline = Pipeline(cfg, pose=pose, classifier=nobody_classifier(cfg), sink=sink, events_path="")
+    summary = pipeline.run()
+    assert summary.frames_in == summary.frames_out == frames
+    assert summary.frames_posed == len(estimated) == posed
+    gaps = np.diff(estimated)
+    assert gaps.max() <= 1 / float(max_fps if max_fps != "0" else 15) + 1 / fps + 1e-6  # evenly spread

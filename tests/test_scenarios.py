@@ -163,6 +163,17 @@ def first(pipeline: Pipeline, kind: str) -> Event | None:
     return next((e for e in pipeline.events if e.event == kind), None)
 
 
+def suspected_then(pipeline: Pipeline, seconds: float) -> Event:
+    """Step the started live pipeline until fall_suspected, then `seconds` more of its source's clock."""
+    source = pipeline.source
+    assert isinstance(source, ResilientSource)
+    run_until(pipeline, lambda: first(pipeline, "fall_suspected") is not None)
+    suspected = first(pipeline, "fall_suspected")
+    assert suspected is not None
+    run_until(pipeline, lambda: source.now() >= suspected.video_time + seconds)
+    return suspected
+
+
 # --- the scenarios ------------------------------------------------------------------------------------
 
 
@@ -181,10 +192,7 @@ def test_camera_lost_half_a_second_after_fall_suspected_still_alerts_at_confirm_
     pipeline = live_pipeline(held(demo(), 30.0), tmp_path, world, clock)
     pipeline.start()
     try:
-        run_until(pipeline, lambda: first(pipeline, "fall_suspected") is not None)
-        suspected = first(pipeline, "fall_suspected")
-        assert suspected is not None
-        run_until(pipeline, lambda: pipeline.source.now() >= suspected.video_time + 0.5)  # type: ignore[union-attr]
+        suspected = suspected_then(pipeline, 0.5)
         world["plugged"] = False  # the camera's cable is pulled
         run_until(pipeline, lambda: pipeline.source.now() >= suspected.video_time + CONFIRM_S + 2)  # type: ignore[union-attr]
     finally:
@@ -202,10 +210,7 @@ def test_restart_mid_episode_resumes_it_and_alerts_once(tmp_path: Path) -> None:
     before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
     before.start()
     try:
-        run_until(before, lambda: first(before, "fall_suspected") is not None)
-        suspected = first(before, "fall_suspected")
-        assert suspected is not None
-        run_until(before, lambda: before.source.now() >= suspected.video_time + 2.0)  # type: ignore[union-attr]
+        suspected_then(before, 2.0)
     finally:
         before.stop()  # the process dies; systemd restarts it 5 s later
     assert kinds(before.events) == ["fall_suspected"]
@@ -289,3 +294,30 @@ def test_restart_during_a_camera_outage_pushes_camera_lost_once(tmp_path: Path) 
             pipeline.stop()
         events += kinds(pipeline.events)
     assert events == ["source_lost", "source_restored"]
+
+
+@needs_model
+def test_restart_after_the_alert_sounds_the_buzzer_again_without_a_second_alert(tmp_path: Path) -> None:
+    from edge.alerts import AlertHub
+    from edge.alerts.alarm import LocalAlarm
+    from edge.alerts.gpio import SimulatedPins
+
+    clock, world = FakeClock(), {"plugged": True}
+    fall = demo()
+    before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
+    before.start()
+    try:
+        suspected_then(before, CONFIRM_S + 1.0)
+    finally:
+        before.stop()  # the buzzer stops with the process
+    assert kinds(before.events) == ["fall_suspected", "fall_alert"]
+    after = live_pipeline(held(part(fall, 3.5), 30.0), tmp_path, world, clock, "after")
+    pins = SimulatedPins()  # the hardware boundary: the room's buzzer and LED
+    after.alerts = AlertHub(LocalAlarm(after.cfg.gpio, pins))
+    after.start()
+    try:
+        assert pins.levels[after.cfg.gpio.buzzer_pin] and pins.levels[after.cfg.gpio.led_pin]  # at once
+        run_until(after, lambda: after.source.now() >= 5.0)  # type: ignore[union-attr]
+    finally:
+        after.stop()
+    assert kinds(after.events) == []  # the alert is not raised (nor pushed) a second time

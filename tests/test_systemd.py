@@ -1,5 +1,5 @@
 """systemd integration: sd_notify datagrams on a real AF_UNIX socket, the frame-flow watchdog contract,
-and `systemd-analyze verify` on install/fallwatch.service."""
+and `systemd-analyze verify` on install/fallwatch.service and the per-camera fallwatch@.service."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from edge.systemd import FrameWatchdog, Notifier, watchdog_interval_s
 from tests.support import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
-UNIT = REPO / "install" / "fallwatch.service"
 
 
 class NotifySocket:
@@ -138,14 +137,16 @@ def test_watchdog_rejects_bad_limits(interval: float | None, stall: float) -> No
         FrameWatchdog(Notifier(""), interval, stall)
 
 
-def test_unit_file_verifies_clean(tmp_path: Path) -> None:
-    """`systemd-analyze verify` on the unit, with ExecStart pointed at a binary that exists here.
+@pytest.mark.parametrize(("name", "instance"), [("fallwatch.service", ""), ("fallwatch@.service", "kitchen")])
+def test_unit_file_verifies_clean(tmp_path: Path, name: str, instance: str) -> None:
+    """`systemd-analyze verify` on each unit (the template as instance fallwatch@kitchen), with
+    ExecStart pointed at a binary that exists here.
 
     verify checks that ExecStart's binary exists and is executable; on this machine the venv is not at
     /opt/fallwatch, so a copy of the unit gets a stand-in executable. Every other line is checked as is.
     """
     analyze = require_tool("systemd-analyze", "systemd")
-    text = UNIT.read_text()
+    text = (REPO / "install" / name).read_text()
     exec_lines = [line for line in text.splitlines() if line.startswith("ExecStart=")]
     assert len(exec_lines) == 1, "the unit must have exactly one ExecStart="
     binary = exec_lines[0].removeprefix("ExecStart=").split()[0]
@@ -153,10 +154,10 @@ def test_unit_file_verifies_clean(tmp_path: Path) -> None:
     stand_in = tmp_path / "fallwatch"
     stand_in.write_text("#!/bin/sh\nexit 0\n")
     stand_in.chmod(0o755)
-    unit = tmp_path / "fallwatch.service"
-    unit.write_text(text.replace(binary, str(stand_in)))
+    (tmp_path / name).write_text(text.replace(binary, str(stand_in)))
+    target = tmp_path / name.replace("@", f"@{instance}") if instance else tmp_path / name
     result = subprocess.run(
-        [analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True, check=False, timeout=120
+        [analyze, "verify", "--man=no", str(target)], capture_output=True, text=True, check=False, timeout=120
     )
     # verify also complains about unrelated units on a host without a running systemd: only ours counts.
     ours = [line for line in (result.stdout + result.stderr).splitlines() if "fallwatch" in line]
@@ -164,9 +165,26 @@ def test_unit_file_verifies_clean(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_unit_keeps_the_watchdog_contract() -> None:
+def test_the_template_is_the_single_unit_per_camera() -> None:
+    """The template differs from fallwatch.service only in the per-camera lines (one place to harden)."""
+    single = (REPO / "install" / "fallwatch.service").read_text().splitlines()
+    template = (REPO / "install" / "fallwatch@.service").read_text().splitlines()
+    settings = {line for line in single if "=" in line and not line.startswith("#")}
+    per_camera = {line for line in template if "=" in line and not line.startswith("#")} - settings
+    assert per_camera == {
+        "Description=FallWatch fall detection (camera %i)",
+        "ExecStart=/opt/fallwatch/venv/bin/fallwatch run --config /etc/fallwatch/%i/config.toml --headless",
+        "EnvironmentFile=-/etc/fallwatch/%i/fallwatch.env",
+        "StateDirectory=fallwatch fallwatch/%i",
+        "SyslogIdentifier=fallwatch-%i",
+    }
+    assert "PrivateTmp=no" in single  # CSI cameras: nvargus-daemon's /tmp/argus_socket must be visible
+
+
+@pytest.mark.parametrize("name", ["fallwatch.service", "fallwatch@.service"])
+def test_unit_keeps_the_watchdog_contract(name: str) -> None:
     """The settings edge/systemd.py relies on (a unit edit that drops one breaks the restart-on-stall)."""
-    lines = set(UNIT.read_text().splitlines())
+    lines = set((REPO / "install" / name).read_text().splitlines())
     for needed in ("Type=notify", "NotifyAccess=main", "Restart=always", "User=fallwatch"):
         assert needed in lines, needed
     watchdog = [line for line in lines if line.startswith("WatchdogSec=")]

@@ -16,12 +16,14 @@ import logging
 import signal
 import threading
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from edge.alerts.boards import JETSON_IO, pin_problem
 from edge.config import GpioConfig
 
 logger = logging.getLogger(__name__)
@@ -135,11 +137,16 @@ class JetsonPins(GpioPins):
         self, outputs: Sequence[int], button: int, edge: str, debounce_ms: int, on_press: Callable[[], None]
     ) -> None:
         gpio = self.gpio
-        gpio.setwarnings(False)
         gpio.setmode(gpio.BOARD)
         self.outputs = list(outputs)
-        gpio.setup(self.outputs, gpio.OUT, initial=gpio.LOW)
-        gpio.setup(button, gpio.IN)
+        # Jetson.GPIO warns (and carries on) when a pin's pinmux is not GPIO or the pin is in use: a
+        # buzzer that would stay silent. Shown in the log, never hidden.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gpio.setup(self.outputs, gpio.OUT, initial=gpio.LOW)
+            gpio.setup(button, gpio.IN)
+        for warning in caught:
+            logger.warning("Jetson.GPIO: %s (if a pin stays silent: %s)", warning.message, JETSON_IO)
         self.button = button
         self._pressed_level = gpio.LOW if edge == "falling" else gpio.HIGH
         gpio.add_event_detect(
@@ -183,5 +190,10 @@ class JetsonPins(GpioPins):
 
 
 def create_pins(cfg: GpioConfig) -> GpioPins:
-    """The pins backend named by gpio.backend."""
-    return JetsonPins() if cfg.backend == "jetson" else SimulatedPins()
+    """The pins backend named by gpio.backend; RuntimeError for pins that are not GPIOs on this board."""
+    if cfg.backend != "jetson":
+        return SimulatedPins()
+    problem = pin_problem(cfg)
+    if problem:
+        raise RuntimeError(problem)
+    return JetsonPins()

@@ -34,7 +34,7 @@ from edge.alerts.notify import Notifier, all_urls
 from edge.alerts.redact import install_secret_filter
 from edge.alerts.voice import Voice
 from edge.config import Config, secret
-from edge.event_kinds import ALARMS, KINDS
+from edge.event_kinds import ALARMS, KINDS, Level
 from edge.events import Event
 
 logger = logging.getLogger(__name__)
@@ -230,6 +230,17 @@ class AlertHub:
         if self.inactivity is not None and self.inactivity.due(time.time()):
             events.append(Event("inactivity", video_time))
         return events
+
+    def resume(self, track_id: int | None, state: str) -> None:
+        """An episode taken up after a restart: the room's alarm and voice as for its state ("suspected"
+        or "alert"); its push and MQTT messages went out before the restart and are not repeated."""
+        level: Level = "alert" if state == "alert" else "suspected"
+        self.alarm.set(track_id, level)
+        if self.voice is not None:
+            self.voice.prompt(track_id, "help" if level == "alert" else "ask")
+        if level == "alert":
+            with self._lock:
+                self._alerted.add(track_id)
 
     def people_seen(self, count: int) -> None:
         """Call once per processed frame with the number of people in view."""

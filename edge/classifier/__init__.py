@@ -3,7 +3,7 @@
     classifier = create_classifier(cfg.classifier, cfg.features)  # logs which runtime and why
     probs = classifier.predict(windows)  # windows (N, T, F) float32 -> probs (N, 5), N may be 0
 
-`runtime = "auto"` takes the first that works: TensorRT (tensorrt + torch with a CUDA GPU + an
+`runtime = "auto"` takes the first that works: TensorRT (tensorrt + the CUDA runtime with a GPU + an
 engine built here for this ONNX file, or rebuilt at start), else ONNX Runtime (the .onnx file), else
 Keras (the .keras file). Backends are imported on selection only.
 """

@@ -6,8 +6,10 @@ the SHA-256 of the ONNX file it was built from, the batch range and the precisio
 record is compared with the running system; a missing or mismatched engine is rebuilt from the ONNX
 (`rebuild=True`) or refused with a message naming what differs. It is never loaded unchecked.
 
-CUDA memory and the stream come from torch, which trt_pose needs on the Jetson anyway (no pycuda).
-tensorrt and torch are imported inside the functions that need them.
+The same builder, record and runner serve trt_pose's network (edge/pose/trt_pose.py): any ONNX
+file with one float32 input whose first axis is the batch. CUDA memory and streams come from the
+CUDA runtime through ctypes (edge/cuda.py): no torch or pycuda on the device. tensorrt and the CUDA
+runtime are loaded inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 WORKSPACE_BYTES = 256 << 20
 # Fields of the build record that must equal the running system's for an engine to be loaded.
-DEVICE_FIELDS = ("tensorrt", "device", "compute_capability")
+DEVICE_FIELDS = ("tensorrt", "device", "compute_capability", "board")
+BOARD_MODEL = Path("/proc/device-tree/model")  # "NVIDIA Jetson Orin Nano Developer Kit" on a Jetson
 MATCHED_FIELDS = (*DEVICE_FIELDS, "onnx_sha256", "max_batch", "precision")
 
 
@@ -36,22 +39,24 @@ class EngineMismatchError(RuntimeError):
 
 
 def import_tensorrt() -> tuple[Any, Any]:
-    """(tensorrt, torch) with a CUDA device, or raise ImportError / RuntimeError in one sentence."""
+    """(tensorrt, CudaRuntime) with a CUDA GPU, or raise ImportError / RuntimeError in one sentence."""
     try:
         import tensorrt as trt  # heavy: imported on use
     except ImportError as exc:
         raise ImportError(
-            "the TensorRT classifier needs TensorRT (JetPack ships it; on x86: pip install tensorrt)"
+            "TensorRT engines need TensorRT (JetPack ships it: sudo apt install nvidia-jetpack; on x86: pip install tensorrt)"
         ) from exc
+    from edge.cuda import CudaRuntime
+
+    return trt, CudaRuntime()
+
+
+def board_model(path: Path = BOARD_MODEL) -> str:
+    """The board's model from the device tree ("" off a Jetson): an engine is rebuilt on another board."""
     try:
-        import torch  # heavy: imported on use
-    except ImportError as exc:
-        raise ImportError(
-            "the TensorRT classifier needs torch for CUDA memory (install/jetson-setup.sh installs it)"
-        ) from exc
-    if not torch.cuda.is_available():
-        raise RuntimeError("the TensorRT classifier needs a CUDA GPU, and torch sees none")
-    return trt, torch
+        return path.read_bytes().rstrip(b"\0").decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def record_path(engine_path: str | Path) -> Path:
@@ -60,22 +65,22 @@ def record_path(engine_path: str | Path) -> Path:
     return engine_path.with_name(engine_path.name + ".json")
 
 
-def device_identity(trt: Any, torch: Any) -> dict[str, str]:
-    """This system's TensorRT version, GPU name and compute capability (DEVICE_FIELDS)."""
-    major, minor = torch.cuda.get_device_capability(0)
+def device_identity(trt: Any, cuda: Any) -> dict[str, str]:
+    """This system's TensorRT version, GPU name, compute capability and board model (DEVICE_FIELDS)."""
     return {
         "tensorrt": str(trt.__version__),
-        "device": str(torch.cuda.get_device_name(0)),
-        "compute_capability": f"{major}.{minor}",
+        "device": cuda.device_name(),
+        "compute_capability": cuda.compute_capability(),
+        "board": board_model(),
     }
 
 
 def system_record(
-    trt: Any, torch: Any, onnx_path: str | Path, max_batch: int, precision: str = "fp16"
+    trt: Any, cuda: Any, onnx_path: str | Path, max_batch: int, precision: str = "fp16"
 ) -> dict[str, Any]:
     """What an engine built here and now from onnx_path would record."""
     return {
-        **device_identity(trt, torch),
+        **device_identity(trt, cuda),
         "onnx_sha256": file_sha256(onnx_path),
         "max_batch": int(max_batch),
         "precision": precision,
@@ -132,10 +137,12 @@ def build_engine(
 ) -> dict[str, Any]:
     """Build a TensorRT engine from an exported ONNX file; write it and its build record. Returns the record.
 
-    The optimisation profile covers 1..max_batch windows (people), tuned for one. Raises RuntimeError
-    with the ONNX parser's messages when TensorRT cannot import the model.
+    The ONNX has one input (batch, ...) with every axis but the batch fixed: windows (N, T, F) for the
+    classifier, images (N, 3, 224, 224) for trt_pose. The optimisation profile covers batch
+    1..max_batch, tuned for one. Raises RuntimeError with the ONNX parser's messages when TensorRT
+    cannot import the model.
     """
-    trt, torch = import_tensorrt()
+    trt, cuda = import_tensorrt()
     onnx_path, engine_path = Path(onnx_path), Path(engine_path)
     trt_logger = _trt_logger(trt)
     builder = trt.Builder(trt_logger)
@@ -148,8 +155,12 @@ def build_engine(
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise RuntimeError(f"{onnx_path}: TensorRT cannot parse it: {errors}")
+    if network.num_inputs != 1:
+        raise RuntimeError(f"{onnx_path}: expected one input, the model has {network.num_inputs}")
     inp = network.get_input(0)
-    _, frames, features = tuple(inp.shape)
+    tail = tuple(int(d) for d in tuple(inp.shape)[1:])
+    if any(d < 1 for d in tail):
+        raise RuntimeError(f"{onnx_path}: input {inp.name} {tuple(inp.shape)}: only the batch axis may vary")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
     if fp16:
@@ -157,14 +168,14 @@ def build_engine(
             logger.warning("this GPU has no fast FP16; building the engine anyway (it may run at FP32 speed)")
         config.set_flag(trt.BuilderFlag.FP16)
     profile = builder.create_optimization_profile()
-    profile.set_shape(inp.name, (1, frames, features), (1, frames, features), (max_batch, frames, features))
+    profile.set_shape(inp.name, (1, *tail), (1, *tail), (max_batch, *tail))
     config.add_optimization_profile(profile)
     logger.info("building a TensorRT engine from %s (batch 1..%d, %s); this takes a while", onnx_path, max_batch,
                 "fp16" if fp16 else "fp32")  # fmt: skip
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise RuntimeError(f"{onnx_path}: TensorRT failed to build an engine (see the TensorRT messages above)")
-    record = system_record(trt, torch, onnx_path, max_batch, "fp16" if fp16 else "fp32")
+    record = system_record(trt, cuda, onnx_path, max_batch, "fp16" if fp16 else "fp32")
     record["built"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     engine_path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(engine_path, bytes(serialized))
@@ -172,8 +183,82 @@ def build_engine(
     return record
 
 
+class EngineRunner:
+    """A checked TensorRT engine with its GPU buffers: one float32 input (batch, ...) -> its outputs.
+
+    engine_path: the engine; onnx_path: the ONNX file it must have been built from; max_batch: the
+    largest batch run() takes. rebuild: rebuild a missing or mismatched engine (else raise
+    EngineMismatchError naming the differences and `how_to_rebuild`).
+    """
+
+    def __init__(
+        self, engine_path: str | Path, onnx_path: str | Path, max_batch: int, rebuild: bool, how_to_rebuild: str
+    ) -> None:
+        trt, cuda = import_tensorrt()
+        engine_path, onnx_path = Path(engine_path), Path(onnx_path)
+        if not onnx_path.is_file():
+            raise FileNotFoundError(f"{onnx_path}: ONNX model not found (the engine is checked against it)")
+        problems = record_mismatch(read_record(engine_path), system_record(trt, cuda, onnx_path, max_batch))
+        if problems:
+            if not rebuild:
+                raise EngineMismatchError(
+                    f"{engine_path}: not built for this system ({'; '.join(problems)}); {how_to_rebuild}"
+                )
+            logger.warning("%s: rebuilding the TensorRT engine (%s)", engine_path, "; ".join(problems))
+            build_engine(onnx_path, engine_path, max_batch)
+        self._cuda = cuda
+        self._runtime = trt.Runtime(_trt_logger(trt))
+        self.engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
+        if self.engine is None:
+            raise RuntimeError(f"{engine_path}: TensorRT could not deserialize the engine")
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.output_names = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        if len(inputs) != 1 or not self.output_names:
+            raise RuntimeError(
+                f"{engine_path}: expected one input and some outputs, got {inputs} / {self.output_names}"
+            )
+        for n in names:
+            if self.engine.get_tensor_dtype(n) != trt.DataType.FLOAT:
+                raise RuntimeError(f"{engine_path}: tensor {n} is {self.engine.get_tensor_dtype(n)}, expected float32")
+        self.input_name = inputs[0]
+        self.input_shape = tuple(int(d) for d in self.engine.get_tensor_shape(self.input_name))[1:]
+        self.max_batch = max_batch
+        self.context = self.engine.create_execution_context()
+        self.context.set_input_shape(self.input_name, (max_batch, *self.input_shape))
+        self.output_shapes = [tuple(int(d) for d in self.context.get_tensor_shape(n))[1:] for n in self.output_names]
+        self._buffers: dict[str, int] = {}
+        for name, shape in [
+            (self.input_name, self.input_shape),
+            *zip(self.output_names, self.output_shapes, strict=True),
+        ]:
+            self._buffers[name] = cuda.malloc(4 * max_batch * int(np.prod(shape)))
+            self.context.set_tensor_address(name, self._buffers[name])
+        self.stream = cuda.stream()
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Outputs (n, ...) float32, in output_names order, for a batch of n <= max_batch inputs."""
+        n = len(batch)
+        data = np.ascontiguousarray(batch, dtype=np.float32)
+        self.context.set_input_shape(self.input_name, (n, *self.input_shape))
+        self._cuda.to_device(self._buffers[self.input_name], data, self.stream)
+        if not self.context.execute_async_v3(self.stream):
+            raise RuntimeError("TensorRT: execute_async_v3 failed")
+        outputs = [np.empty((n, *shape), dtype=np.float32) for shape in self.output_shapes]
+        for name, out in zip(self.output_names, outputs, strict=True):
+            self._cuda.to_host(out, self._buffers[name], self.stream)
+        self._cuda.synchronize(self.stream)
+        return outputs
+
+    def close(self) -> None:
+        """Free the GPU buffers."""
+        for ptr in self._buffers.values():
+            self._cuda.free(ptr)
+        self._buffers.clear()
+
+
 class TensorRTBackend(ClassifierBackend):
-    """Runs a TensorRT engine on the GPU; windows beyond max_batch go in several calls.
+    """Runs the classifier's TensorRT engine on the GPU; windows beyond max_batch go in several calls.
 
     engine_path: the engine; onnx_path: the ONNX file it must have been built from.
     rebuild: rebuild a missing or mismatched engine (else raise EngineMismatchError naming the differences).
@@ -184,55 +269,14 @@ class TensorRTBackend(ClassifierBackend):
     def __init__(
         self, engine_path: str | Path, onnx_path: str | Path, max_batch: int = 8, rebuild: bool = True
     ) -> None:
-        trt, torch = import_tensorrt()
-        engine_path, onnx_path = Path(engine_path), Path(onnx_path)
-        if not onnx_path.is_file():
-            raise FileNotFoundError(f"{onnx_path}: ONNX model not found (the engine is checked against it)")
-        problems = record_mismatch(read_record(engine_path), system_record(trt, torch, onnx_path, max_batch))
-        if problems:
-            if not rebuild:
-                raise EngineMismatchError(
-                    f"{engine_path}: not built for this system ({'; '.join(problems)}); "
-                    f"rebuild it with `fallwatch export MODEL.keras --engine` or set classifier.rebuild_engine = true"
-                )
-            logger.warning("%s: rebuilding the TensorRT engine (%s)", engine_path, "; ".join(problems))
-            build_engine(onnx_path, engine_path, max_batch)
-        self._torch = torch
-        self._runtime = trt.Runtime(_trt_logger(trt))
-        self.engine = self._runtime.deserialize_cuda_engine(engine_path.read_bytes())
-        if self.engine is None:
-            raise RuntimeError(f"{engine_path}: TensorRT could not deserialize the engine")
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise RuntimeError(f"{engine_path}: expected one input and one output, got {inputs} / {outputs}")
-        self.input_name, self.output_name = inputs[0], outputs[0]
-        for n in names:
-            if self.engine.get_tensor_dtype(n) != trt.DataType.FLOAT:
-                raise RuntimeError(f"{engine_path}: tensor {n} is {self.engine.get_tensor_dtype(n)}, expected float32")
-        _, frames, features = tuple(self.engine.get_tensor_shape(self.input_name))
-        classes = tuple(self.engine.get_tensor_shape(self.output_name))[-1]
-        self.input_shape = (int(frames), int(features))
+        hint = "rebuild it with `fallwatch export MODEL.keras --engine` or set classifier.rebuild_engine = true"
+        self.runner = EngineRunner(engine_path, onnx_path, max_batch, rebuild, hint)
+        if len(self.runner.output_names) != 1 or len(self.runner.input_shape) != 2:
+            raise RuntimeError(f"{engine_path}: expected windows (N, T, F) in and one probabilities output")
+        frames, features = self.runner.input_shape
+        self.input_shape = (frames, features)
         self.max_batch = max_batch
-        self.stream = torch.cuda.Stream()
-        self._in = torch.empty((max_batch, frames, features), dtype=torch.float32, device="cuda")
-        self._out = torch.empty((max_batch, classes), dtype=torch.float32, device="cuda")
-        self.context.set_tensor_address(self.input_name, self._in.data_ptr())
-        self.context.set_tensor_address(self.output_name, self._out.data_ptr())
 
     def run(self, windows: np.ndarray) -> np.ndarray:
-        torch = self._torch
-        parts = []
-        with torch.cuda.stream(self.stream):
-            for start in range(0, len(windows), self.max_batch):
-                chunk = windows[start : start + self.max_batch]
-                n = len(chunk)
-                self._in[:n].copy_(torch.from_numpy(chunk))
-                self.context.set_input_shape(self.input_name, (n, *self.input_shape))
-                if not self.context.execute_async_v3(self.stream.cuda_stream):
-                    raise RuntimeError("TensorRT: execute_async_v3 failed")
-                parts.append(self._out[:n].to("cpu"))
-        self.stream.synchronize()
-        return np.concatenate([p.numpy() for p in parts])
+        parts = [self.runner.run(windows[i : i + self.max_batch])[0] for i in range(0, len(windows), self.max_batch)]
+        return np.concatenate(parts)

@@ -1,4 +1,4 @@
-"""Pose estimators: MediaPipe (any CPU, one person), trt_pose (Jetson, several), recorded keypoints (replays).
+"""Pose estimators: MediaPipe (any CPU, one person), trt_pose (several; TensorRT or ONNX Runtime), recorded keypoints.
 
 pose = create_pose(cfg.pose)          # PoseEstimator; heavy libraries load only now
 skeletons = pose.estimate(frame)      # Skeletons (N, 18, 3) canonical, N = 0 when nobody is in view

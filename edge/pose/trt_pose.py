@@ -1,47 +1,37 @@
-"""trt_pose on a Jetson: several people per frame from a TensorRT-converted resnet18 (224) or densenet121 (256).
+"""trt_pose: several people per frame from resnet18_baseline_att, as ONNX, on TensorRT or ONNX Runtime.
 
-The model file is a torch2trt `TRTModule` state dict (trt_pose's `..._trt.pth`, converted on the
-device by install/trt_pose_convert.py, which jetson-setup.sh runs); the topology comes from trt_pose's human_pose.json. Each frame is
-resized to the model's square input, converted to RGB, normalised with ImageNet mean/std and run on
-the GPU; `ParseObjects` turns the part (cmap) and affinity (paf) maps into people, whose (y, x)
-peaks `Skeletons.from_trt_pose` swaps into the canonical skeleton. trt_pose has no per-keypoint
-score: found parts get confidence 1.
-
-Runs only on a Jetson with torch, torch2trt and trt_pose; off a Jetson the constructor raises one
-sentence naming what to install. No test here runs the model.
+The ONNX file is trt_pose's network with its trained weights, written by `fallwatch pose export
+WEIGHTS.pth` (edge/pose/trt_pose_net.py; on the Jetson the set-up script runs it). On a Jetson it
+runs as a TensorRT FP16 engine built on the device by the classifier's builder, with the same build
+record (edge/classifier/tensorrt.py): a missing or mismatched engine is rebuilt at start or refused.
+Anywhere else the same file runs in ONNX Runtime on the CPU. Each frame is resized to the square
+input, converted to RGB and normalised with ImageNet's mean/std, as trt_pose's demos do; the 18 part
+maps and 42 affinity fields are decoded in numpy (edge/pose/paf.py) into canonical skeletons. trt_pose
+has no per-keypoint score: found parts get confidence 1.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from edge.config import PoseConfig
+from edge.config import ConfigError, PoseConfig
 from edge.pose.base import PoseEstimator
+from edge.pose.paf import decode
 from edge.skeleton import Skeletons
 from edge.sources.base import Frame
 
+logger = logging.getLogger(__name__)
+
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
-INSTALL = "install/jetson-setup.sh builds torch2trt and trt_pose on a Jetson (JetPack 6)"
+EXPORT = "make it with `fallwatch pose export WEIGHTS.pth` (install/jetson-setup.sh does on a Jetson)"
 
-
-def input_size(model_path: str) -> int:
-    """The model's square input side: from the conversion record `<model>.json` (install/trt_pose_convert.py
-    writes "input": [1, 3, S, S]), else trt_pose's file naming (`..._224x224_...`, `..._256x256_...`), else 224.
-    """
-    record = Path(model_path + ".json")
-    if record.is_file():
-        try:
-            return int(json.loads(record.read_text(encoding="utf-8"))["input"][-1])
-        except (ValueError, KeyError, IndexError, TypeError):
-            pass  # an unreadable record: fall back to the name, as for models converted by hand
-    match = re.search(r"_(\d{3})x(\d{3})_", Path(model_path).name)
-    return int(match.group(1)) if match else 224
+# images (1, 3, S, S) -> [cmap (1, 18, H, W), paf (1, 42, H, W)]
+Network = Callable[[np.ndarray], list[np.ndarray]]
 
 
 def preprocess(image: np.ndarray, size: int) -> np.ndarray:
@@ -54,40 +44,68 @@ def preprocess(image: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(chw[None])
 
 
-class TrtPose(PoseEstimator):
-    """Multi-person pose with trt_pose + TensorRT.
+def _tensorrt(cfg: PoseConfig) -> tuple[Network, int]:
+    from edge.classifier.tensorrt import EngineRunner
 
-    cfg.trt_pose_model: the torch2trt TRTModule state dict (.pth); its name gives the input size.
-    cfg.trt_pose_topology: trt_pose's human_pose.json.
-    Raises ImportError (one sentence naming what to install) when torch, torch2trt or trt_pose is
-    missing, and FileNotFoundError naming the file when the model or topology is missing.
+    hint = "set pose.trt_pose_rebuild_engine = true or run: sudo install/jetson-setup.sh --steps pose_engine"
+    runner = EngineRunner(cfg.trt_pose_engine, cfg.trt_pose_model, 1, cfg.trt_pose_rebuild_engine, hint)
+    order = [runner.output_names.index(name) for name in ("cmap", "paf")]
+
+    def network(images: np.ndarray) -> list[np.ndarray]:
+        outputs = runner.run(images)
+        return [outputs[i] for i in order]
+
+    return network, runner.input_shape[-1]
+
+
+def _onnxruntime(cfg: PoseConfig) -> tuple[Network, int]:
+    try:
+        import onnxruntime as ort  # heavy: imported on use
+    except ImportError as exc:
+        raise ImportError("trt_pose on the CPU needs onnxruntime: pip install 'fallwatch[cpu]'") from exc
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(cfg.trt_pose_model, options, providers=["CPUExecutionProvider"])
+    (inp,) = session.get_inputs()
+    return (lambda x: session.run(["cmap", "paf"], {inp.name: x})), int(inp.shape[-1])
+
+
+RUNTIMES: dict[str, Callable[[PoseConfig], tuple[Network, int]]] = {
+    "tensorrt": _tensorrt,
+    "onnxruntime": _onnxruntime,
+}
+
+
+class TrtPose(PoseEstimator):
+    """Multi-person pose with trt_pose's network on TensorRT (Jetson) or ONNX Runtime (any CPU).
+
+    cfg.trt_pose_model: the exported ONNX; cfg.trt_pose_runtime: "auto" tries TensorRT, then ONNX Runtime.
+    Raises FileNotFoundError naming the file when the ONNX is missing, ConfigError listing why each
+    runtime tried could not load it.
     """
 
-    max_people = 100  # ParseObjects' default max_num_objects
+    max_people = 100  # the decoder's max_people
 
     def __init__(self, cfg: PoseConfig) -> None:
-        try:
-            import torch
-            import trt_pose.coco
-            from torch2trt import TRTModule
-            from trt_pose.parse_objects import ParseObjects
-        except ImportError as exc:
-            raise ImportError(
-                f'pose.type = "trt_pose" needs torch, torch2trt and trt_pose ({exc.name} is missing): {INSTALL}'
-            ) from None
-        for key in ("trt_pose_model", "trt_pose_topology"):
-            if not Path(getattr(cfg, key)).is_file():
-                raise FileNotFoundError(f"pose.{key} = {getattr(cfg, key)}: no such file ({INSTALL})")
-        with open(cfg.trt_pose_topology, encoding="utf-8") as f:
-            topology = trt_pose.coco.coco_category_to_topology(json.load(f))
-        self._torch = torch
-        self._model = TRTModule()
-        self._model.load_state_dict(torch.load(cfg.trt_pose_model))
-        self._parse = ParseObjects(topology)
-        self.size = input_size(cfg.trt_pose_model)
+        if not Path(cfg.trt_pose_model).is_file():
+            raise FileNotFoundError(f"pose.trt_pose_model = {cfg.trt_pose_model}: no such file; {EXPORT}")
+        names = list(RUNTIMES) if cfg.trt_pose_runtime == "auto" else [cfg.trt_pose_runtime]
+        reasons = []
+        for name in names:
+            try:
+                self._network, self.size = RUNTIMES[name](cfg)
+            except (ImportError, RuntimeError, OSError) as exc:
+                reasons.append(f"{name}: {exc}")
+                continue
+            skipped = f"; skipped {' | '.join(reasons)}" if reasons else ""
+            logger.info("trt_pose: %s, %dx%d input%s", name, self.size, self.size, skipped)
+            self.runtime = name
+            return
+        raise ConfigError(
+            f"pose.trt_pose_runtime = {cfg.trt_pose_runtime!r}: no runtime could load it: {' | '.join(reasons)}"
+        )
 
     def estimate(self, frame: Frame) -> Skeletons:
-        data: Any = self._torch.from_numpy(preprocess(frame.image, self.size)).cuda()
-        cmap, paf = self._model(data)
-        counts, objects, peaks = self._parse(cmap.detach().cpu(), paf.detach().cpu())
-        return Skeletons.from_trt_pose(counts.numpy(), objects.numpy(), peaks.numpy(), frame.aspect)
+        cmap, paf = self._network(preprocess(frame.image, self.size))
+        counts, objects, peaks = decode(cmap[0], paf[0])
+        return Skeletons.from_trt_pose(counts, objects, peaks, frame.aspect)

@@ -41,9 +41,10 @@ if TYPE_CHECKING:
     from edge.training.datasets import Loaded
     from edge.training.pose_cache import VideoPose
 
-# The video sources whose clips are replayed by `fallwatch evaluate --events`: every one with timed falls
-# or daily activities.
-EVENT_SOURCES = ("gmdcsa24", "urfd_video", "le2i", "upfall", "phone_falls")
+# The sources whose clips are replayed by `fallwatch evaluate --events`: every one with continuous
+# recordings of falls or daily activities (the video sources through the pose cache, and the OpenPose
+# keypoint recordings of Kingston and KU Leuven HQFSD as they are).
+EVENT_SOURCES = ("gmdcsa24", "urfd_video", "le2i", "upfall", "phone_falls", "kingston_openpose", "hqfsd_openpose")
 AS_IS_CONFIRM_S = 1.0
 ONNX_FILE = Path(MODEL_FILE).with_suffix(".onnx").name  # what `fallwatch export` writes beside the .keras
 TRACE_HEIGHT = 240  # pixels; only the aspect matters to the features, the replayed frames are blank
@@ -104,17 +105,18 @@ def load_model(path: Path) -> ReplayModel:
 
 
 def video_clips(root: Path, sources: Sequence[str], pose: VideoPose) -> Loaded:
-    """Every clip of the video `sources` under the data root `root`, keypoints from `pose`.
+    """Every clip of `sources` under the data root `root`, a video source's keypoints from `pose`.
 
     With pose.cached_only a video not yet in the pose cache raises DatasetError (one line naming it and
     how to fill the cache) before any clip is loaded: pose is never run silently.
     """
     from edge.training.datasets import load_clips
     from edge.training.pose_cache import pending
-    from edge.training.sources.videos import video_files
+    from edge.training.sources.videos import VIDEO_GLOBS, video_files
 
     if pose.cached_only:
-        missing = pending([video for name in sources for video in video_files(root, name)], pose)
+        videos = [video for name in sources if name in VIDEO_GLOBS for video in video_files(root, name)]
+        missing = pending(videos, pose)
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise DatasetError(
@@ -166,16 +168,21 @@ def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
 
 
 def replay(trace: Trace, model: ReplayModel, overrides: Sequence[str] = ()) -> Replayed:
-    """Feed the trace's keypoints, frame by frame, into the detector (heartbeats off, no state file)
-    with config `overrides` (e.g. "events.confirm_s=1"): every event it raised, in order, and the
-    episodes still open at the end. Raises ConfigError for a bad override."""
+    """Feed the trace's keypoints into the detector (heartbeats off, no state file), the frames the
+    pipeline would pose (edge.pose.rate: at most pose.max_fps a second), with config `overrides`
+    (e.g. "events.confirm_s=1"): every event it raised, in order, and the episodes still open at the
+    end. Raises ConfigError for a bad override."""
     from edge.detector import FallDetector
+    from edge.pose.rate import PoseRate
 
     cfg = load_config(None, ["events.heartbeat_s=0", *overrides])
     cfg.features = model.features
     detector = FallDetector(cfg, model.classifier)
+    rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
     events: list[Event] = []
     for t, people in zip(trace.times, trace.keypoints, strict=True):
+        if not rate.due(float(t)):
+            continue
         found = people[(people[..., 2] > 0).any(axis=1)]
         events += detector.step(float(t), Skeletons(found.astype(np.float32), trace.aspect)).events
     return Replayed(events, tuple(e.state for e in detector.open_episodes()))
