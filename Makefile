@@ -1,4 +1,4 @@
-# FallWatch: `make demo` runs the detector on a built-in example; `make test` runs the checks;
+# FallWatch: `make demo` runs MediaPipe and the detector on a shipped fall video; `make test` runs the checks;
 # `make model` trains the shipped model from the shared data (models/README.md).
 PYTHON ?= python3
 VENV := .venv
