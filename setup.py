@@ -30,6 +30,8 @@ DEV = [
     "pytest>=8,<10",
     "hypothesis>=6.100,<7",
     "ruff==0.17.6",
+    # drives Debian's chromium through chromedriver in the set-up page's tests
+    "selenium>=4.20,<5",
 ]
 
 setup(
