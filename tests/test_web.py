@@ -241,6 +241,7 @@ def test_no_page_without_a_password_hash() -> None:
         load_config(None, ["web.port=8781", 'web.host="0.0.0.0"'])
 
 
+@needs_model
 def test_plain_http_without_a_session_is_refused(service: tuple[WebPage, Pipeline, Path]) -> None:
     """Outside a browser too: a page redirects to /login, data is 401, a change 403."""
     page, _, _ = service
@@ -388,3 +389,17 @@ def test_run_serves_the_page_while_it_runs_and_needs_a_config_file(
     assert f"set-up page: http://127.0.0.1:{port}/" in capsys.readouterr().out
     assert cli_main(["run", *replay, "--set", f"web.port={port}", "--set", 'web.password_hash="scrypt$x"']) == 2
     assert "web.port needs --config FILE" in capsys.readouterr().err
+
+
+@needs_model
+def test_a_bad_content_length_is_refused_without_reading(service: tuple[WebPage, Pipeline, Path]) -> None:
+    import http.client
+
+    page, _, _ = service
+    for length in ("-1", "1000000", "many"):
+        connection = http.client.HTTPConnection("127.0.0.1", page.port, timeout=5)
+        connection.putrequest("POST", "/zones")
+        connection.putheader("Content-Length", length)
+        connection.endheaders()
+        assert connection.getresponse().status == 413, length
+        connection.close()

@@ -95,10 +95,10 @@ class WebPage:
 
     def _post(self, req: BaseHTTPRequestHandler) -> None:
         path = req.path.split("?", 1)[0]
-        length = int(req.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            return _send_json(req, 413, {"error": "request too large"})
-        body = req.rfile.read(length)
+        length = req.headers.get("Content-Length") or "0"
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return _send_json(req, 413, {"error": f"Content-Length must be 0..{MAX_BODY}"})
+        body = req.rfile.read(int(length))
         if path == "/login":
             return self._login(req, body)
         sid = _session(req)
