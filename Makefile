@@ -1,4 +1,4 @@
-# FallWatch: `make demo` runs the detector on a built-in example; `make test` runs the checks;
+# FallWatch: `make demo` runs MediaPipe and the detector on a shipped fall video; `make test` runs the checks;
 # `make model` trains the shipped model from the shared data (models/README.md).
 PYTHON ?= python3
 VENV := .venv
@@ -10,8 +10,9 @@ DEV_STAMP := $(VENV)/.stamp-dev
 # machines finds it on disk). An unpinned torch on x86_64 is PyPI's CUDA build: 555 MB plus ~2.2 GB of
 # nvidia-* wheels, 5.5 GB installed, for nothing the tests use.
 TORCH := torch==2.13.0
-# Debian packages the tests use for real parts: the MQTT broker, the shell linter, the unit checker.
-DEBS := mosquitto shellcheck systemd espeak-ng alsa-utils
+# Debian packages the tests use for real parts: the MQTT broker, the shell linter, the unit checker,
+# the browser (and its driver) that tests the set-up page.
+DEBS := mosquitto shellcheck systemd espeak-ng alsa-utils chromium chromium-driver
 # `make model`: the shipped model's data sources, preset, seed and epochs (change them here, in one place).
 MODEL_SOURCES := urfd_alphapose,md4fd_urfd,movenet_gru,gmdcsa24,urfd_video,phone_falls,le2i
 MODEL_PRESET := gru16-dense32

@@ -30,6 +30,8 @@ DEV = [
     "pytest>=8,<10",
     "hypothesis>=6.100,<7",
     "ruff==0.17.6",
+    # drives Debian's chromium through chromedriver in the set-up page's tests
+    "selenium>=4.20,<5",
 ]
 
 setup(
@@ -59,6 +61,6 @@ setup(
     },
     entry_points={"console_scripts": ["fallwatch = edge.cli:main"]},
     include_package_data=True,
-    # The demo's keypoint trace and the GMDCSA24 licence notice that must travel with it.
-    package_data={"edge": ["demo_data/*.npz", "demo_data/LICENSE-GMDCSA24"]},
+    # The demo's video (a GMDCSA24 clip) and the licence notice that must travel with it.
+    package_data={"edge": ["demo_data/*.mp4", "demo_data/LICENSE-GMDCSA24"]},
 )

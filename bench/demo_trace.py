@@ -1,8 +1,8 @@
 """Regenerate the demo's keypoint trace from its GMDCSA24 clip with the project's own MediaPipe pose.
 
-    .venv/bin/python bench/demo_trace.py [--data ../shared/data] [--clip "Subject 1/Fall/13.mp4"]
+    .venv/bin/python bench/demo_trace.py [--data ../shared/data] [--clip "Subject 1/Fall/14.mp4"]
 
-Writes edge/demo_data/gmdcsa24_fall.npz (keypoints only; the video never enters the repository) and
+Writes edge/demo_data/gmdcsa24_fall.npz (keypoints of the demo clip, replayed by the tests) and
 prints the fraction of frames with a person. GMDCSA24 is MIT-licensed: edge/demo_data/LICENSE-GMDCSA24.
 """
 
@@ -21,7 +21,7 @@ from edge.sources import create_source
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
-DEFAULT_CLIP = "Subject 1/Fall/13.mp4"
+DEFAULT_CLIP = "Subject 1/Fall/14.mp4"
 OUT = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
 
 

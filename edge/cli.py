@@ -14,7 +14,7 @@ from edge.config import ConfigError
 
 # name -> (module, one-line help). A static map: nothing is probed at import time.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("edge.commands.demo", "run the whole pipeline on the built-in example"),
+    "demo": ("edge.commands.demo", "run MediaPipe and the whole pipeline on the shipped fall video"),
     "run": ("edge.commands.run", "run the detector on a camera, stream or file until it ends or a signal"),
     "dataset": ("edge.commands.dataset", "build the training file from the shared data (dataset build)"),
     "train": ("edge.commands.train", "train a classifier preset on the dataset file and evaluate it"),
@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("edge.commands.doctor", "health checks (JetPack, engines, camera, GPIO, channels) with fixes"),
     "notify-test": ("edge.commands.notify_test", "send a test message through every configured notification channel"),
     "outbox": ("edge.commands.outbox", "list, retry now or drop the alerts waiting in the outbox"),
+    "web-password": ("edge.commands.web_password", "hash a password for the set-up page (web.password_hash)"),
 }
 
 

@@ -484,6 +484,33 @@ class LogConfig:
 
 
 @dataclass
+class WebConfig:
+    """The local set-up and status page (edge/web): status, bed zones drawn on a snapshot.
+
+    port: TCP port (0 = off). host: the address it listens on ("127.0.0.1" = this machine only; reach
+    it through `ssh -L`). password_hash: from `fallwatch web-password` (scrypt, never the password);
+    the page is never served without one, so it can never listen beyond loopback unprotected.
+    session_h: hours a login lasts.
+    """
+
+    port: int = 0
+    host: str = "127.0.0.1"
+    password_hash: str = ""
+    session_h: float = 12.0
+
+    def __post_init__(self) -> None:
+        check(0 <= self.port <= 65535, "web.port", self.port, "must be a TCP port 1..65535, or 0 (off)")
+        check(bool(self.host.strip()), "web.host", self.host, "must be an address, e.g. 127.0.0.1")
+        check(
+            not self.port or self.password_hash.startswith("scrypt$"),
+            "web.password_hash",
+            self.password_hash,
+            "the page needs a password: set this to the line `fallwatch web-password` prints",
+        )
+        check(0 < self.session_h <= 24 * 30, "web.session_h", self.session_h, "must be in (0, 720] hours")
+
+
+@dataclass
 class Config:
     """The whole configuration; `room` names the place in every message."""
 
@@ -501,10 +528,12 @@ class Config:
     inactivity: InactivityConfig = field(default_factory=InactivityConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
     def has_secrets(self) -> bool:
-        """True when the file itself holds a token or password (URLs carry tokens)."""
-        return bool(self.notify.urls or self.notify.tiers or self.mqtt.password)
+        """True when the file itself holds a token or password (URLs carry tokens; a password hash can be
+        attacked offline)."""
+        return bool(self.notify.urls or self.notify.tiers or self.mqtt.password or self.web.password_hash)
 
 
 def _convert(value: Any, hint: Any, key: str) -> Any:
@@ -562,6 +591,22 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.strip().split("."), value
 
 
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+
+
+def config_from_text(text: str, where: str) -> Config:
+    """Validate a config file's text without reading or writing any file (the web page checks an edit
+    with it before saving); ConfigError names `where` and the key."""
+    try:
+        return _build(Config, _parse_toml(text, where), "")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Load and validate the configuration; raise ConfigError naming the file and the key.
 
@@ -575,10 +620,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        data = _parse_toml(text, where)
     for text in overrides or []:
         keys, value = parse_override(text)
         table = data

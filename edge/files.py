@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 
 
-def write_via(path: str | Path, write: Callable[[Path], object]) -> Path:
+def write_via(path: str | Path, write: Callable[[Path], object], mode: int | None = None) -> Path:
     """Call write(tmp) on a temporary file beside `path`, then rename it onto `path`.
 
     The temporary name keeps `path`'s suffix (Keras and matplotlib choose the format by it). A crash or
-    an exception leaves `path` as it was and no temporary file behind; the result gets the usual
-    umask mode (mkstemp would leave 0600).
+    an exception leaves `path` as it was and no temporary file behind; the result gets `mode`, or the
+    usual umask mode when None (mkstemp would leave 0600).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +26,7 @@ def write_via(path: str | Path, write: Callable[[Path], object]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_umask() if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -44,9 +44,9 @@ def check_folder(path: str | Path, key: str) -> None:
             return
 
 
-def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write bytes to `path` atomically (see write_via)."""
-    return write_via(path, lambda tmp: tmp.write_bytes(data))
+def write_atomic(path: str | Path, data: bytes, mode: int | None = None) -> Path:
+    """Write bytes to `path` atomically (see write_via; `mode` as there)."""
+    return write_via(path, lambda tmp: tmp.write_bytes(data), mode)
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> Path:

@@ -30,7 +30,7 @@ import logging
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
@@ -112,6 +112,20 @@ class Summary:
         return text
 
 
+@dataclass(frozen=True)
+class Live:
+    """The latest processed frame, for readers on other threads (the web page): replaced whole, never
+    changed. image: the camera frame (H, W[, 3]) uint8; people: persons seen in the last posed frame;
+    states: track id -> "ok" | "suspected" | "alert"; fps: frames processed a second, recently."""
+
+    image: np.ndarray
+    video_time: float
+    people: int
+    states: dict[int, str]
+    fps: float
+    source_lost: bool
+
+
 class Pipeline:
     """Runs the stages; every argument but cfg may be given (tests, the demo) or is built in start().
 
@@ -150,6 +164,8 @@ class Pipeline:
         # Pose runs at most pose.max_fps a second; between pose frames the output shows the last result.
         self.pose_rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
         self._shown: tuple[list[Track], dict[int, np.ndarray]] = ([], {})
+        self.live: Live | None = None  # see Live; None before the first frame
+        self._frame_clock: deque[float] = deque(maxlen=30)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -372,9 +388,20 @@ class Pipeline:
         t4 = clock()
         stage["events"] += t3 - t2
         stage["output"] += t4 - t3
+        self._publish(frame)
         if self.watchdog is not None:
             self.watchdog(time.monotonic())
         return events
+
+    def _publish(self, frame: Frame) -> None:
+        """Replace self.live with this frame's picture, people, states and the recent frame rate."""
+        assert self.detector is not None
+        self._frame_clock.append(time.monotonic())
+        span = self._frame_clock[-1] - self._frame_clock[0]
+        fps = (len(self._frame_clock) - 1) / span if span > 0 else 0.0
+        people = sum(track.seen for track in self._shown[0])
+        lost = bool(getattr(self.source, "lost", False))
+        self.live = Live(frame.image, frame.video_time, people, self.detector.states(), fps, lost)
 
     def _emit(self, events: list[Event], frame: Frame | None = None, tracks: list[Track] | None = None) -> None:
         """Log each event (durably), then hand it to the alerts with the person's skeleton."""
@@ -423,4 +450,4 @@ def build_pipeline(cfg: Config, **stages: Any) -> Pipeline:
     return Pipeline(cfg, **stages)
 
 
-__all__ = ["STAGES", "Alerts", "Pipeline", "Summary", "build_pipeline"]
+__all__ = ["STAGES", "Alerts", "Live", "Pipeline", "Summary", "build_pipeline"]

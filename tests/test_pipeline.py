@@ -202,17 +202,25 @@ def frame_count(video: Path) -> int:
 
 
 @needs_model
-def test_demo_runs_and_says_what_happened(
+def test_demo_runs_mediapipe_on_the_shipped_video_and_says_what_happened(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`fallwatch demo`: the shipped GMDCSA24 clip through MediaPipe and the whole pipeline; the
+    annotated video is the real room (each frame close to the clip's), not a blank canvas."""
+    import cv2
+
     import edge.commands.demo
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(edge.commands.demo, "MODEL", MODEL)
     assert cli_main(["demo"]) == 0
     said = capsys.readouterr().out
-    assert "What happened:" in said and "Annotated video" in said
-    assert frame_count(tmp_path / "out" / "demo" / "demo.mp4") == 169  # every frame of the trace
+    assert "What happened:" in said and "MediaPipe" in said and "Annotated video" in said
+    out = tmp_path / "out" / "demo" / "demo.mp4"
+    assert frame_count(out) == frame_count(edge.commands.demo.CLIP) == 169  # every frame of the clip
+    clip, annotated = cv2.VideoCapture(str(edge.commands.demo.CLIP)), cv2.VideoCapture(str(out))
+    first_in, first_out = clip.read()[1].astype(float), annotated.read()[1].astype(float)
+    assert first_in.std() > 20 and np.abs(first_in - first_out).mean() < 10  # the room itself
     kinds = [e.event for e in read_events(tmp_path / "out" / "demo" / "events.jsonl")]
     assert kinds[:2] == ["fall_suspected", "fall_alert"], said
 

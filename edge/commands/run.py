@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from edge.config import Config
+    from edge.pipeline import Pipeline
+    from edge.web.server import WebPage
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +55,13 @@ def main(args: argparse.Namespace) -> int:
     if args.headless and (cfg.output.uri == "window" or cfg.output.uri.startswith(("window://", "display://"))):
         logger.info("--headless: not showing %s", cfg.output.uri)
         cfg.output.uri = ""
+    if cfg.web.port and not args.config:
+        print("fallwatch run: web.port needs --config FILE (the page saves the bed zones into it)", file=sys.stderr)
+        return 2
     pipeline = build_pipeline(cfg)
+    web: WebPage | None = None
     try:
+        web = _start_web(cfg, args.config, pipeline) if cfg.web.port else None  # a port in use: OSError below
         summary = pipeline.run()
     except (SourceError, OutputError, TraceError) as exc:
         print(f"fallwatch run: {exc}", file=sys.stderr)
@@ -63,6 +70,9 @@ def main(args: argparse.Namespace) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"fallwatch run: {where}{exc.strerror if exc.filename and exc.strerror else exc}", file=sys.stderr)
         return 2
+    finally:
+        if web is not None:
+            web.close()
     print(summary.format())
     if cfg.log.events:
         print(f"events log: {cfg.log.events}")
@@ -72,6 +82,16 @@ def main(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"fallwatch run: {problem}", file=sys.stderr)
     return 3 if problems else 0
+
+
+def _start_web(cfg: Config, config_path: str, pipeline: Pipeline) -> WebPage:
+    """The set-up page (edge/web) on cfg.web.host:port, serving this pipeline."""
+    from edge.web.server import WebPage
+
+    web = WebPage(cfg.web, config_path, pipeline, cfg.room)
+    web.start()
+    print(f"set-up page: http://{cfg.web.host}:{web.port}/")
+    return web
 
 
 def run_problems(cfg: Config, source_problem: str) -> list[str]:

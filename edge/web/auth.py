@@ -1,0 +1,70 @@
+"""The page's password (stored as an scrypt hash, never in clear) and its logged-in sessions.
+
+A session is a random id in an HttpOnly, SameSite=Strict cookie plus its own CSRF token, which every
+change must send back (X-CSRF-Token); sessions live in memory, so a restart logs everybody out.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+
+# scrypt's cost: 2**14 * 8 * 128 bytes = 16 MiB and ~50 ms per try; enough for a password on the LAN.
+_N, _R, _P = 2**14, 8, 1
+
+
+def hash_password(password: str) -> str:
+    """'scrypt$N$r$p$salt$hash' (base64) for web.password_hash."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
+    return "$".join(["scrypt", str(_N), str(_R), str(_P), _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when `password` matches a hash_password() line; False for any other line."""
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class Sessions:
+    """Logged-in sessions: id -> (CSRF token, expiry on the monotonic clock); thread-safe."""
+
+    def __init__(self, lifetime_s: float) -> None:
+        self.lifetime_s = lifetime_s
+        self._lock = threading.Lock()
+        self._sessions: dict[str, tuple[str, float]] = {}
+
+    def create(self) -> tuple[str, str]:
+        """A new session: (id for the cookie, CSRF token for the page)."""
+        sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[sid] = (csrf, time.monotonic() + self.lifetime_s)
+        return sid, csrf
+
+    def csrf(self, sid: str | None) -> str | None:
+        """The CSRF token of a live session, or None (no, unknown or expired session)."""
+        with self._lock:
+            entry = self._sessions.get(sid or "")
+            if entry is None or entry[1] < time.monotonic():
+                self._sessions.pop(sid or "", None)
+                return None
+            return entry[0]
+
+    def end(self, sid: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(sid or "", None)

@@ -1,0 +1,405 @@
+"""The set-up page in a real browser (Debian's chromium and chromedriver) against a running pipeline.
+
+The pipeline runs for real (MediaPipe on a camera frame from the shipped GMDCSA24 clip, the classifier,
+the fall rule) on a thread; only the camera is a fake (the hardware boundary). The page is served over
+real HTTP on 127.0.0.1 and saves into a real config file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from edge.alerts import AlertHub
+from edge.alerts.alarm import LocalAlarm
+from edge.alerts.gpio import SimulatedPins
+from edge.commands.demo import CLIP
+from edge.config import ConfigError, WebConfig, load_config
+from edge.output.base import NullSink
+from edge.pipeline import Pipeline
+from edge.sources.base import Frame, FrameSource
+from edge.web.auth import hash_password
+from edge.web.server import WebPage
+from edge.web.zones import save_bed_zones, set_bed_zones
+from tests.support import MODEL, REPO, model_features, needs_model, replay_config, require_tool, skip_or_fail
+
+PASSWORD = "correct horse battery"
+CONFIG = """# the owner's own notes stay as they were
+room = "mother's room"
+
+[events]
+# zones drawn on the page land here
+bed_zones = []
+confirm_s = 10.0
+
+[web]
+password_hash = "{hash}"
+"""
+
+
+class StillCamera(FrameSource):
+    """The hardware boundary: a camera that shows one real picture of the room, 15 times a second."""
+
+    fps = 15.0
+
+    def __init__(self, image: np.ndarray) -> None:
+        self.image, self.index = image, 0
+        self.stopped = threading.Event()
+
+    def read(self) -> Frame | None:
+        time.sleep(1 / self.fps)
+        self.index += 1
+        return Frame(self.image, self.index / self.fps, self.index)
+
+    @property
+    def finished(self) -> bool:
+        return self.stopped.is_set()
+
+    def close(self) -> None:
+        self.stopped.set()
+
+
+def first_frame(clip: Path) -> np.ndarray:
+    import cv2
+
+    capture = cv2.VideoCapture(str(clip))
+    ok, image = capture.read()
+    capture.release()
+    assert ok, clip
+    return image
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[WebPage, Pipeline, Path]]:
+    """A running pipeline and its page, as `fallwatch run --config FILE` starts them; stopped after."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)), encoding="utf-8")
+    config.chmod(0o600)
+    cfg = model_features(load_config(config, [f'classifier.model="{MODEL}"', 'log.state=""']))
+    pipeline = Pipeline(
+        cfg,
+        source=StillCamera(first_frame(CLIP)),
+        sink=NullSink(),
+        alerts=AlertHub(LocalAlarm(cfg.gpio, SimulatedPins())),
+        events_path="",
+    )
+    runner = threading.Thread(target=pipeline.run, name="pipeline", daemon=True)
+    runner.start()
+    page = WebPage(WebConfig(port=0, password_hash=cfg.web.password_hash), config, pipeline, cfg.room)
+    page.start()
+    try:
+        yield page, pipeline, config
+    finally:
+        page.close()
+        pipeline.request_stop()
+        runner.join(timeout=30)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless chromium through chromedriver (Debian's packages), a fresh profile per test."""
+    chromium = require_tool("chromium", "chromium")
+    driver_path = require_tool("chromedriver", "chromium-driver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        skip_or_fail("selenium not installed (pip install 'fallwatch[dev]')")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1000,1150"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_script_timeout(10)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_for(check: Any, timeout: float = 20.0) -> Any:
+    """Poll check() until it returns something truthy; fail with what it last returned."""
+    deadline, value = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; last value {value!r}")
+
+
+def fetch(driver: Any, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> list[Any]:
+    """The browser itself fetches `path` (its cookies go with it): [status, body text]."""
+    return driver.execute_async_script(
+        """const [path, method, headers, done] = arguments;
+        fetch(path, {method, headers, body: method === 'POST' ? '{"zones": []}' : undefined})
+          .then(async (r) => done([r.status, await r.text()]));""",
+        path,
+        method,
+        headers or {},
+    )
+
+
+@needs_model
+def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
+    service: tuple[WebPage, Pipeline, Path], browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    page, pipeline, config = service
+    base = f"http://127.0.0.1:{page.port}"
+    browser.get(base + "/")
+    assert browser.current_url == base + "/login"  # no session: the page sends you to log in
+    browser.find_element(By.ID, "password").send_keys("wrong password")
+    browser.find_element(By.ID, "login").click()
+    wait_for(lambda: "Wrong password." in browser.page_source)  # the answer is a new page: wait for it
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait_for(lambda: browser.current_url == base + "/")
+
+    # the status: the pipeline's state, frame rate and the person MediaPipe finds in the picture
+    wait_for(lambda: browser.find_element(By.ID, "people").text == "1")
+    assert browser.find_element(By.ID, "state").text == "ok"
+    assert float(browser.find_element(By.ID, "fps").text) > 5
+    snap = browser.find_element(By.ID, "snap")
+    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", snap) == 640)
+
+    # a zone: four clicks on the snapshot (offsets from its centre), close it, save it
+    width, height = snap.size["width"], snap.size["height"]
+    corners = [(-0.3, 0.1), (0.3, 0.1), (0.3, 0.45), (-0.3, 0.45)]  # the floor in front of the door
+    for dx, dy in corners:
+        ActionChains(browser).move_to_element_with_offset(snap, int(dx * width), int(dy * height)).click().perform()
+    browser.find_element(By.ID, "close").click()
+    browser.find_element(By.ID, "save").click()
+    wait_for(lambda: browser.find_element(By.ID, "saved").text == "Saved 1 zone(s).")
+    screenshots = Path(os.environ.get("FALLWATCH_SCREENSHOTS", tmp_path))
+    screenshots.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(screenshots / "setup-page.png"))
+
+    # on disk: the polygon where it was clicked, the owner's comments kept, still mode 0600
+    saved = load_config(config).events.bed_zones
+    expected = [[0.5 + dx, 0.5 + dy] for dx, dy in corners]
+    assert len(saved) == 1 and np.allclose(saved[0], expected, atol=0.01), saved
+    assert "# the owner's own notes stay as they were" in config.read_text(encoding="utf-8")
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    # the running detector (no restart) uses it
+    assert pipeline.detector is not None and pipeline.detector.events.cfg.bed_zones == saved
+    assert runner_alive(pipeline)
+
+
+def runner_alive(pipeline: Pipeline) -> bool:
+    """The pipeline is still processing frames after the save (its live frame keeps moving on)."""
+    assert pipeline.live is not None
+    before = pipeline.live.video_time
+    return bool(wait_for(lambda: pipeline.live is not None and pipeline.live.video_time > before))
+
+
+@needs_model
+def test_without_the_password_or_the_csrf_token_everything_is_refused(
+    service: tuple[WebPage, Pipeline, Path], browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    page, _, config = service
+    base = f"http://127.0.0.1:{page.port}"
+    before = config.read_bytes()
+    browser.get(base + "/login")
+    for path in ("/status.json", "/snapshot.jpg", "/app.js"):  # no session: no data
+        assert fetch(browser, path)[0] == 401, path
+    assert fetch(browser, "/zones", "POST", {"X-CSRF-Token": "guess"})[0] == 403
+    # logged in, but a change without the page's CSRF token (a forged request) is refused
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait_for(lambda: browser.current_url == base + "/")
+    assert fetch(browser, "/zones", "POST")[0] == 403
+    assert fetch(browser, "/zones", "POST", {"X-CSRF-Token": "guess"})[0] == 403
+    assert config.read_bytes() == before
+    csrf = browser.find_element(By.CSS_SELECTOR, "meta[name=csrf]").get_attribute("content")
+    assert fetch(browser, "/zones", "POST", {"X-CSRF-Token": csrf})[0] == 200  # the page's own token works
+    # logged out: the same token no longer opens anything
+    assert fetch(browser, "/logout", "POST", {"X-CSRF-Token": csrf})[0] == 200
+    assert fetch(browser, "/zones", "POST", {"X-CSRF-Token": csrf})[0] == 403
+    assert fetch(browser, "/status.json")[0] == 401
+
+
+def test_no_page_without_a_password_hash() -> None:
+    """The config refuses web.port without a password (so never beyond loopback unprotected)."""
+    with pytest.raises(ConfigError, match=r"web\.password_hash"):
+        load_config(None, ["web.port=8781", 'web.host="0.0.0.0"'])
+
+
+@needs_model
+def test_plain_http_without_a_session_is_refused(service: tuple[WebPage, Pipeline, Path]) -> None:
+    """Outside a browser too: a page redirects to /login, data is 401, a change 403."""
+    page, _, _ = service
+    base = f"http://127.0.0.1:{page.port}"
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    for path, method, status in (("/", "GET", 303), ("/status.json", "GET", 401), ("/zones", "POST", 403)):
+        data = json.dumps({"zones": []}).encode() if method == "POST" else None
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(urllib.request.Request(base + path, data=data, method=method), timeout=5)
+        assert refused.value.code == status, path
+
+
+def log_in(base: str) -> tuple[urllib.request.OpenerDirector, str]:
+    """A logged-in HTTP client (cookies kept) and the CSRF token its page carries."""
+    import http.cookiejar
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = urllib.parse.urlencode({"password": PASSWORD}).encode()
+    with opener.open(base + "/login", data=form, timeout=10) as answer:  # 303 -> the page
+        match = re.search(r'<meta name="csrf" content="([^"]+)">', answer.read().decode())
+    assert match, "no CSRF token in the page"
+    return opener, match.group(1)
+
+
+@needs_model
+@pytest.mark.parametrize("zone_everywhere", [False, True])
+def test_a_zone_saved_through_the_page_silences_the_fall_in_it_without_a_restart(
+    tmp_path: Path, zone_everywhere: bool
+) -> None:
+    """The shipped fall (keypoint trace) raises fall_suspected; with a zone over the whole picture,
+    saved through the page after the detector started, the same fall does not."""
+    trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)), encoding="utf-8")
+    config.chmod(0o600)
+    cfg = replay_config(trace)
+    pipeline = Pipeline(cfg, sink=NullSink(), alerts=AlertHub(LocalAlarm(cfg.gpio, SimulatedPins())), events_path="")
+    page = WebPage(WebConfig(port=0, password_hash=hash_password(PASSWORD)), config, pipeline)
+    page.start()
+    pipeline.start()
+    try:
+        if zone_everywhere:
+            opener, csrf = log_in(f"http://127.0.0.1:{page.port}")
+            everywhere = {"zones": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{page.port}/zones",
+                data=json.dumps(everywhere).encode(),
+                headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+            )
+            with opener.open(request, timeout=10) as answer:
+                assert json.load(answer) == {"zones": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]]}
+        while pipeline.step():
+            pass
+    finally:
+        pipeline.stop()
+        page.close()
+    suspected = [e for e in pipeline.events if e.event == "fall_suspected"]
+    assert bool(suspected) != zone_everywhere, [e.event for e in pipeline.events]
+
+
+ZONE = [[[0.1, 0.2], [0.3, 0.2], [0.3, 0.4]]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[events]\nbed_zones = []\nconfirm_s = 3.0\n",  # replaced in place
+        "[events]\nbed_zones = [\n  [[0, 0], [1, 0], [1, 1]],  # the old bed\n]\nconfirm_s = 3.0\n",  # several lines
+        "[events]\nconfirm_s = 3.0\n",  # added to the table
+        'room = "x"\n',  # the table added
+    ],
+)
+def test_set_bed_zones_changes_only_that_key(text: str) -> None:
+    from edge.config import tomllib
+
+    data = tomllib.loads(set_bed_zones(text, ZONE))
+    assert data["events"]["bed_zones"] == ZONE
+    assert {k: v for k, v in data["events"].items() if k != "bed_zones"} == {
+        k: v for k, v in tomllib.loads(text).get("events", {}).items() if k != "bed_zones"
+    }
+
+
+@pytest.mark.parametrize(
+    ("zones", "message"),
+    [
+        ([[[0.1, 0.2], [0.3, 0.2]]], "events.bed_zones[0]"),  # two points are no polygon
+        ([[[0.1, 0.2], [1.3, 0.2], [0.3, 0.4]]], "events.bed_zones[0]"),  # outside the picture
+        ("everywhere", "events.bed_zones"),
+    ],
+)
+def test_bad_zones_are_refused_naming_the_key_and_the_file_is_unchanged(
+    tmp_path: Path, zones: Any, message: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[events]\nbed_zones = []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)) as refused:
+        save_bed_zones(config, zones)
+    assert str(config) in str(refused.value) and "\n" not in str(refused.value)
+    assert config.read_text(encoding="utf-8") == "[events]\nbed_zones = []\n"
+
+
+def test_web_password_prints_a_hash_the_page_accepts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from edge.cli import main as cli_main
+    from edge.web.auth import verify_password
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli_main(["web-password"]) == 0
+    line = capsys.readouterr().out.strip()
+    stored = line.removeprefix('password_hash = "').removesuffix('"')
+    assert verify_password(PASSWORD, stored) and not verify_password(PASSWORD + "!", stored)
+    assert PASSWORD not in line
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli_main(["web-password"]) == 2
+
+
+@needs_model
+def test_run_serves_the_page_while_it_runs_and_needs_a_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from edge.cli import main as cli_main
+
+    with socket.socket() as probe:  # a free port for the page
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)) + f"port = {port}\n", encoding="utf-8")
+    config.chmod(0o600)
+    replay = ["--source", str(trace), "--events", str(tmp_path / "e.jsonl"), "--set", 'pose.type="recorded"']
+    replay += ["--set", f'pose.recorded_path="{trace}"', "--set", f'classifier.model="{MODEL}"']
+    replay += ["--set", 'log.state=""', "--set", f'notify.outbox="{tmp_path / "outbox.sqlite"}"']
+    assert cli_main(["run", "--config", str(config), *replay]) == 0
+    assert f"set-up page: http://127.0.0.1:{port}/" in capsys.readouterr().out
+    assert cli_main(["run", *replay, "--set", f"web.port={port}", "--set", 'web.password_hash="scrypt$x"']) == 2
+    assert "web.port needs --config FILE" in capsys.readouterr().err
+
+
+@needs_model
+def test_a_bad_content_length_is_refused_without_reading(service: tuple[WebPage, Pipeline, Path]) -> None:
+    import http.client
+
+    page, _, _ = service
+    for length in ("-1", "1000000", "many"):
+        connection = http.client.HTTPConnection("127.0.0.1", page.port, timeout=5)
+        connection.putrequest("POST", "/zones")
+        connection.putheader("Content-Length", length)
+        connection.endheaders()
+        assert connection.getresponse().status == 413, length
+        connection.close()
