@@ -116,3 +116,12 @@ def test_clip_events_scores_delays_and_early_suspicions() -> None:
     assert report["delay_alert_s"] == {"median": pytest.approx(2.0), "max": pytest.approx(2.0)}
     assert report["not_alerted"] == ["a/fall"] and report["suspected_early"] == ["a/fall"]
     assert report["adl_suspected"] == ["a/adl"] and report["adl_alerted"] == []
+
+
+def test_a_long_lie_counts_as_the_alarm_and_open_episodes_are_reported() -> None:
+    lie = clip_events("b/fall", "b", "fall", 2.0, [Event("long_lie", 70.0)], ("alert",))
+    assert lie.alert_s == 70.0 and lie.suspected_s is None
+    sofa = clip_events("b/adl", "b", "adl", None, [Event("fall_suspected", 3.0)], ("suspected",))
+    report = events_report([lie, sofa])["b"]
+    assert report["alerted"] == 1 and report["not_suspected"] == ["b/fall"]
+    assert report["open_at_end"] == {"b/fall": ["alert"], "b/adl": ["suspected"]}
