@@ -174,6 +174,19 @@ def suspected_then(pipeline: Pipeline, seconds: float) -> Event:
     return suspected
 
 
+def dies_after_suspected(
+    trace: Trace, tmp_path: Path, world: dict[str, object], clock: FakeClock, seconds: float
+) -> Pipeline:
+    """A live pipeline on `trace` that runs until `seconds` after fall_suspected, then its process ends."""
+    pipeline = live_pipeline(trace, tmp_path, world, clock, "before")
+    pipeline.start()
+    try:
+        suspected_then(pipeline, seconds)
+    finally:
+        pipeline.stop()
+    return pipeline
+
+
 # --- the scenarios ------------------------------------------------------------------------------------
 
 
@@ -207,12 +220,7 @@ def test_camera_lost_half_a_second_after_fall_suspected_still_alerts_at_confirm_
 def test_restart_mid_episode_resumes_it_and_alerts_once(tmp_path: Path) -> None:
     clock, world = FakeClock(), {"plugged": True}
     fall = demo()
-    before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
-    before.start()
-    try:
-        suspected_then(before, 2.0)
-    finally:
-        before.stop()  # the process dies; systemd restarts it 5 s later
+    before = dies_after_suspected(held(fall, 30.0), tmp_path, world, clock, 2.0)  # systemd restarts it 5 s later
     assert kinds(before.events) == ["fall_suspected"]
     clock.now += 5.0
     lying = held(part(fall, 3.5), 30.0)  # the person is still on the floor
@@ -304,12 +312,7 @@ def test_restart_after_the_alert_sounds_the_buzzer_again_without_a_second_alert(
 
     clock, world = FakeClock(), {"plugged": True}
     fall = demo()
-    before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
-    before.start()
-    try:
-        suspected_then(before, CONFIRM_S + 1.0)
-    finally:
-        before.stop()  # the buzzer stops with the process
+    before = dies_after_suspected(held(fall, 30.0), tmp_path, world, clock, CONFIRM_S + 1.0)  # buzzer stops too
     assert kinds(before.events) == ["fall_suspected", "fall_alert"]
     after = live_pipeline(held(part(fall, 3.5), 30.0), tmp_path, world, clock, "after")
     pins = SimulatedPins()  # the hardware boundary: the room's buzzer and LED
