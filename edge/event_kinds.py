@@ -118,4 +118,5 @@ KINDS: dict[str, KindInfo] = {
 }  # fmt: skip
 
 ALARMS: tuple[str, ...] = tuple(kind for kind, info in KINDS.items() if info.push == "alarm")
-ALL_CLEAR: tuple[str, ...] = tuple(kind for kind, info in KINDS.items() if info.push == "all_clear")
+# Levels from quiet to loud: the loudest track sets the buzzer and LED, and the MQTT state.
+RANK: dict[str, int] = {level: rank for rank, level in enumerate(get_args(Level))}

@@ -121,6 +121,8 @@ class Event:
 # episode ended starts a new one at once. snapshot() / restore() carry open episodes across restarts.
 
 
+# An alert's detail while the camera is lost (the push says so).
+CAMERA_LOST = "camera lost"
 # Durations are compared with this slack (s), so 1.9 - 0.9 counts as a whole second.
 TIME_EPS = 1e-6
 # A track lost with its body centre this close to the image border walked out of view.
@@ -510,7 +512,7 @@ class FallEvents:
     def _event(self, kind: EventKind, t: float, episode: Episode, reason: str | None = None) -> Event:
         """An event of `episode`; alerts raised while the camera is lost say so in their detail."""
         lost = self.camera_lost and kind in ("fall_alert", "long_lie")
-        detail = ", ".join(part for part in (reason, "camera lost" if lost else None) if part) or None
+        detail = ", ".join(part for part in (reason, CAMERA_LOST if lost else None) if part) or None
         return Event(kind, t, episode.track_id, episode.probs, detail=detail)
 
     def _end(self, place: Place, t: float) -> None:

@@ -14,15 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Literal
 
 from edge.alerts.gpio import GpioPins
 from edge.config import GpioConfig
+from edge.event_kinds import RANK, Level
 
 logger = logging.getLogger(__name__)
-
-Level = Literal["idle", "suspected", "alert"]
-_RANK = {"idle": 0, "suspected": 1, "alert": 2}
 
 
 class LocalAlarm:
@@ -60,7 +57,7 @@ class LocalAlarm:
                 self.tracks.pop(track_id, None)
             else:
                 self.tracks[track_id] = level
-            loudest: Level = max(self.tracks.values(), key=_RANK.__getitem__, default="idle")
+            loudest: Level = max(self.tracks.values(), key=RANK.__getitem__, default="idle")
             if loudest == self._level:
                 return
             self._level = loudest

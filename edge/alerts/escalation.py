@@ -103,6 +103,8 @@ class Escalation:
             elapsed = now - episode.started
             reached = sum(1 for tier in self.tiers if tier.after_s <= elapsed)
             repeats = math.floor(elapsed / self.repeat_s) if self.repeat_s > 0 else 0
+            if reached <= episode.tiers and repeats <= episode.repeats:
+                continue  # nothing due: no write lock on the outbox
             with self.outbox.transaction() as db:
                 state = db.execute("SELECT state FROM episodes WHERE alert = ?", (episode.alert,)).fetchone()
                 if state is None or state[0] != "open":

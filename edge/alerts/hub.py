@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 import numpy as np
 
@@ -249,7 +248,7 @@ class AlertHub:
         if self.inactivity is not None:
             self.inactivity.seen(time.time())
         if self.mqtt is not None:
-            self.mqtt.person_seen(time.monotonic(), datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            self.mqtt.person_seen(time.monotonic())
 
     def _button_pressed(self) -> None:
         """During an alert with gpio.ack_hold_s set: wait that long, then a held button acknowledges

@@ -35,17 +35,17 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 from edge import __version__
 from edge.config import MqttConfig
-from edge.event_kinds import EVENT_KINDS, KINDS
+from edge.event_kinds import EVENT_KINDS, KINDS, RANK
 from edge.events import Event
 
 logger = logging.getLogger(__name__)
 
 QUEUE_MAX = 10000
-_RANK = {"idle": 0, "suspected": 1, "alert": 2}
 COMMANDS = ("acknowledge", "cancel", "test")
 LAST_SEEN_EVERY_S = 60.0
 
@@ -75,7 +75,7 @@ def discovery_config(cfg: MqttConfig, room: str) -> dict[str, dict[str, Any]]:
         },
         "state": {
             "platform": "sensor", "name": "Fall state", "unique_id": f"fallwatch_{node}_state",
-            "state_topic": f"{base}/state", "device_class": "enum", "options": list(_RANK),
+            "state_topic": f"{base}/state", "device_class": "enum", "options": list(RANK),
             "icon": "mdi:human-handsdown",
         },
         "event": {
@@ -130,14 +130,13 @@ def legacy_discovery_topics(cfg: MqttConfig, room: str) -> list[str]:
 class MqttPublisher:
     """Publishes one room's events and state; hands Home Assistant's button presses to `on_command`.
 
-    password: the MQTT password (from the file or the environment). on_command(name): called on
-    paho's thread with "acknowledge", "cancel" or "test" (must return quickly). `connected` is set
+    password: the MQTT password (from the file or the environment). `on_command(name)`, set by its
+    owner (AlertHub), is called on paho's thread with "acknowledge", "cancel" or "test" (must return
+    quickly). `connected` is set
     only after the broker accepted the connection; `last_error` says why not.
     """
 
-    def __init__(
-        self, cfg: MqttConfig, room: str, password: str = "", on_command: Callable[[str], None] | None = None
-    ) -> None:
+    def __init__(self, cfg: MqttConfig, room: str, password: str = "") -> None:
         import paho.mqtt.client as paho
 
         self.cfg = cfg
@@ -146,7 +145,7 @@ class MqttPublisher:
         self.base = f"{cfg.topic_prefix}/{self.node}"
         self.availability = f"{self.base}/availability"
         self.birth = f"{cfg.discovery_prefix}/status"
-        self.on_command = on_command
+        self.on_command: Callable[[str], None] | None = None
         self.connected = threading.Event()
         self.last_error = ""
         self._paho = paho
@@ -265,12 +264,12 @@ class MqttPublisher:
             self._retain("attributes", event.to_json())
             if picture is not None:
                 self._retain("image", picture)
-        before = max(self._tracks.values(), key=_RANK.__getitem__, default="idle")
+        before = max(self._tracks.values(), key=RANK.__getitem__, default="idle")
         if level == "idle":
             self._tracks.pop(event.track_id, None)
         else:
             self._tracks[event.track_id] = level
-        after = max(self._tracks.values(), key=_RANK.__getitem__, default="idle")
+        after = max(self._tracks.values(), key=RANK.__getitem__, default="idle")
         if after != before:
             self._retain("state", after)
             if (after == "alert") != (before == "alert"):
@@ -284,8 +283,9 @@ class MqttPublisher:
         if tracks:
             self._retained.update(state="alert", fall="ON")
 
-    def person_seen(self, now: float, wall_time: str) -> None:
-        """Publish `wall_time` (ISO 8601) as last seen, at most once every LAST_SEEN_EVERY_S of `now` (s)."""
+    def person_seen(self, now: float) -> None:
+        """Publish the wall clock now (ISO 8601) as last seen, at most once every LAST_SEEN_EVERY_S of the
+        monotonic `now` (s): called every frame with someone in view, it formats a time only when due."""
         if now - self._last_seen_at >= LAST_SEEN_EVERY_S:
             self._last_seen_at = now
-            self._retain("last_seen", wall_time)
+            self._retain("last_seen", datetime.now(timezone.utc).isoformat(timespec="seconds"))

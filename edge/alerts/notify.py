@@ -28,7 +28,7 @@ from edge.alerts.outbox import Failure, Outbox, OutboxWorker
 from edge.alerts.redact import install_secret_filter
 from edge.config import Config, ConfigError, NotifyConfig
 from edge.event_kinds import KINDS
-from edge.events import Event
+from edge.events import CAMERA_LOST, Event
 from edge.skeleton import EDGES
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def compose(event: Event, room: str, image: bytes | None = None, image_name: str
     lines = [f"{headline} at {local_time(event.wall_time)}."]
     if info.detail:
         lines.append(info.detail)
-    if event.detail and "camera lost" in event.detail:
+    if event.detail and CAMERA_LOST in event.detail:
         lines.append("The camera is lost: the person has not been seen since; please check on them in person.")
     if event.probs:
         lines.append(f"Fall confidence {event.probs.get('fall', 0.0):.0%}.")

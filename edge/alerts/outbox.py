@@ -207,27 +207,23 @@ class Outbox:
             )
         return len(keys)
 
-    def deliveries(self, state: str | None = None) -> list[Delivery]:
-        """Every delivery (or those in `state`), oldest alert first, for `fallwatch outbox`."""
-        where, args = ("WHERE d.state = ?", (state,)) if state else ("", ())
+    def deliveries(self) -> list[Delivery]:
+        """Every delivery, oldest alert first, for `fallwatch outbox`."""
         rows = (
             self._db()
             .execute(
-                f"""SELECT d.key, d.channel, m.kind, m.title, m.created, d.state, d.attempts, d.detail
-            FROM deliveries d JOIN messages m ON m.key = d.key {where} ORDER BY m.created, m.rowid, d.channel""",
-                args,
+                """SELECT d.key, d.channel, m.kind, m.title, m.created, d.state, d.attempts, d.detail
+            FROM deliveries d JOIN messages m ON m.key = d.key ORDER BY m.created, m.rowid, d.channel"""
             )
             .fetchall()
         )
         return [Delivery(*row) for row in rows]
 
-    def retry_now(self) -> int:
-        """Clear every channel's backoff so pending deliveries go at the next try; how many are pending."""
+    def retry_now(self) -> None:
+        """Clear every channel's backoff so pending deliveries go at the next try."""
         db = self._db()
         with _transaction(db):
             db.execute("UPDATE channels SET next_try = 0, failures = 0")
-            (pending,) = db.execute("SELECT COUNT(*) FROM deliveries WHERE state = 'pending'").fetchone()
-        return int(pending)
 
     def drop(self, key: str, reason: str) -> int:
         """Give up the pending deliveries of alert `key` (a key prefix of 8+ characters works), noting

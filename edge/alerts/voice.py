@@ -23,15 +23,14 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Literal
 
 from edge.config import ConfigError, VoiceConfig
+from edge.event_kinds import Prompt
 from edge.files import write_atomic
 
 logger = logging.getLogger(__name__)
 
 SPEAK_TIMEOUT_S = 30.0
-PromptKind = Literal["ask", "help", "stop"]
 
 
 class Player(ABC):
@@ -135,7 +134,7 @@ class Voice:
     def start(self) -> None:
         self._thread.start()
 
-    def prompt(self, track: int | None, kind: PromptKind) -> None:
+    def prompt(self, track: int | None, kind: Prompt) -> None:
         """Ask (repeated), announce help (once) or stop, for one person; returns at once."""
         with self._changed:
             if kind == "ask":
