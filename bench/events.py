@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 from edge.config import EventsConfig, PoseConfig
+from edge.event_kinds import ALARMS
 from edge.pose.recorded import Trace, cached_trace, load_trace
 from edge.training.replay import ReplayModel, clip_trace, held, load_model, replay, video_clips
 
@@ -115,7 +116,7 @@ def report(groups: dict[str, list[Trace]], model: ReplayModel, rules: dict[str, 
         for clips in groups.values():
             kinds = [events_of(trace, model, rule, confirm_s) for trace in clips]
             suspected = sum("fall_suspected" in k for k in kinds)
-            alerted = sum("fall_alert" in k or "long_lie" in k for k in kinds)
+            alerted = sum(any(kind in ALARMS for kind in k) for k in kinds)
             cells.append(f"{suspected}/{len(clips)} / {alerted}/{len(clips)}")
         print(f"| {rule_name} | " + " | ".join(cells) + " |")
 

@@ -88,6 +88,28 @@ for _i, _n in {
 }.items():  # fmt: skip
     _MP[_i] = _n
 
+# OpenPose COCO-18, in its order (BODY_25 is the same with MidHip inserted at index 8 and six foot points).
+_OPENPOSE18: tuple[str, ...] = (
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
+)
+
 LAYOUTS: dict[str, Layout] = {
     # MediaPipe Pose's 33 landmarks as (x, y, visibility).
     "mediapipe33": Layout("mediapipe33", tuple(_MP)),
@@ -131,62 +153,11 @@ LAYOUTS: dict[str, Layout] = {
         ),
         has_score=False,
     ),
-    # OpenPose BODY_25 as (x, y, confidence): MidHip and the six foot points dropped.
-    "openpose25": Layout(
-        "openpose25",
-        (
-            "nose",
-            "neck",
-            "right_shoulder",
-            "right_elbow",
-            "right_wrist",
-            "left_shoulder",
-            "left_elbow",
-            "left_wrist",
-            None,
-            "right_hip",
-            "right_knee",
-            "right_ankle",
-            "left_hip",
-            "left_knee",
-            "left_ankle",
-            "right_eye",
-            "left_eye",
-            "right_ear",
-            "left_ear",
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        ),
-    ),
+    # OpenPose BODY_25 as (x, y, confidence): COCO-18's order with MidHip (dropped) at index 8 and six
+    # foot points (dropped) at the end.
+    "openpose25": Layout("openpose25", (*_OPENPOSE18[:8], None, *_OPENPOSE18[8:], *(None,) * 6)),
     # OpenPose COCO-18 as (x, y) only (no confidence stored; (0, 0) = missing).
-    "openpose18": Layout(
-        "openpose18",
-        (
-            "nose",
-            "neck",
-            "right_shoulder",
-            "right_elbow",
-            "right_wrist",
-            "left_shoulder",
-            "left_elbow",
-            "left_wrist",
-            "right_hip",
-            "right_knee",
-            "right_ankle",
-            "left_hip",
-            "left_knee",
-            "left_ankle",
-            "right_eye",
-            "left_eye",
-            "right_ear",
-            "left_ear",
-        ),
-        has_score=False,
-    ),
+    "openpose18": Layout("openpose18", _OPENPOSE18, has_score=False),
     # MoveNet: COCO-17 as (y, x, score).
     "movenet17": Layout("movenet17", _COCO17, yx=True),
     # trt_pose: the canonical order, peaks as (y, x), no score.

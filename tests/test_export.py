@@ -200,13 +200,17 @@ def test_export_command_writes_onnx_fp16_and_features(tmp_path: Path, capsys: py
     assert "no such model" in capsys.readouterr().err
 
 
-def _without_output_bias(model: Any) -> Any:
-    """A wrong exporter: the output layer's bias left out (what a broken Dense mapping would do)."""
-    proto = keras_to_onnx(model)
+def _zero_output_bias(proto: Any) -> Any:
+    """The ONNX model with its output layer's bias zeroed (what a broken Dense mapping would do)."""
     for init in proto.graph.initializer:
         if init.name == "probs/bias":
             init.CopyFrom(onnx.numpy_helper.from_array(0 * onnx.numpy_helper.to_array(init), init.name))
     return proto
+
+
+def _without_output_bias(model: Any) -> Any:
+    """A wrong exporter: the output layer's bias left out."""
+    return _zero_output_bias(keras_to_onnx(model))
 
 
 @pytest.mark.parametrize("fp16", [False, True])
@@ -219,10 +223,15 @@ def test_export_command_refuses_an_export_beyond_tolerance_and_writes_nothing(
     out = tmp_path / "models" / "fallwatch.onnx"
     out.parent.mkdir()
     out.write_bytes(b"the previous export")
-    monkeypatch.setattr(export_module, "keras_to_onnx", _without_output_bias)
+    if fp16:  # the FP32 export is right; only its FP16 variant is wrong, and must still stop everything
+        to_fp16 = export_module.to_fp16
+        monkeypatch.setattr(export_module, "to_fp16", lambda proto: _zero_output_bias(to_fp16(proto)))
+    else:
+        monkeypatch.setattr(export_module, "keras_to_onnx", _without_output_bias)
 
     assert cli_main(["export", str(src / "fallwatch.keras"), "-o", str(out)] + ["--fp16"] * fp16) == 2
-    assert "nothing written" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nothing written" in err and ("fallwatch.fp16.onnx differs" in err) == fp16
     assert sorted(p.name for p in out.parent.iterdir()) == ["fallwatch.onnx"]  # no fp16, no temporary file
     assert out.read_bytes() == b"the previous export"
 

@@ -24,7 +24,7 @@ from edge.pose.recorded import RecordedPose, Trace, load_trace, record_trace
 from edge.sources.base import Frame, FrameSource, SourceError
 from edge.sources.resilient import ResilientSource
 from edge.training.datasets import load_clips
-from edge.training.replay import clip_trace, held
+from edge.training.replay import clip_trace, frame_step, held
 from tests.support import REPO, FakeClock, needs_model, replay_config
 
 DEMO = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
@@ -43,15 +43,11 @@ def part(trace: Trace, start: float = 0.0, end: float = np.inf) -> Trace:
     return Trace(trace.times[keep] - trace.times[keep][0], trace.keypoints[keep], trace.size, trace.meta)
 
 
-def step_of(trace: Trace) -> float:
-    return float(np.median(np.diff(trace.times)))
-
-
 def joined(*traces: Trace) -> Trace:
     """The traces one after another, each starting one frame step after the previous one ends."""
     times, people = [traces[0].times], [traces[0].keypoints]
     for trace in traces[1:]:
-        times.append(times[-1][-1] + step_of(trace) + trace.times - trace.times[0])
+        times.append(times[-1][-1] + frame_step(trace) + trace.times - trace.times[0])
         people.append(trace.keypoints)
     slots = max(p.shape[1] for p in people)
     padded = [np.pad(p, ((0, 0), (0, slots - p.shape[1]), (0, 0), (0, 0))) for p in people]

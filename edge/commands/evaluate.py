@@ -189,13 +189,9 @@ def events_text(section: dict[str, Any]) -> str:
             ):
                 if c[key]:
                     notes.append(f"  {name}, {source}, {what}: {', '.join(c[key])}")
-            alarmed = set(c["adl_suspected"]) | set(c["adl_alerted"])  # the daily clips that opened an episode
-            falls_open = [clip for clip in c["open_at_end"] if clip not in alarmed]
-            daily_open = [
-                f"{clip} ({'/'.join(states)})" for clip, states in c["open_at_end"].items() if clip in alarmed
-            ]
-            if falls_open:
-                notes.append(f"  {name}, {source}, fall clips ending with an episode open: {len(falls_open)}")
+            daily_open = [f"{clip} ({'/'.join(states)})" for clip, states in c["adl_open_at_end"].items()]
+            if c["open_at_end"]:
+                notes.append(f"  {name}, {source}, fall clips ending with an episode open: {len(c['open_at_end'])}")
             if daily_open:
                 notes.append(f"  {name}, {source}, ADL still open at the end: {', '.join(daily_open)}")
     return "\n".join(lines + notes)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.classifier.tensorrt import record_path
 from edge.files import file_sha256, write_atomic, write_via
 
 ONNX_NAME = "trt_pose_resnet18_att_224.onnx"
@@ -29,11 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export = sub.add_parser("export", help="trt_pose's resnet18_baseline_att weights (.pth) -> ONNX")
     export.add_argument("weights", type=Path, help="resnet18_baseline_att_224x224_A_epoch_249.pth from trt_pose")
     export.add_argument("-o", "--output", type=Path, help=f"the ONNX file (default: {ONNX_NAME} beside the weights)")
-
-
-def record_path(onnx_path: Path) -> Path:
-    """trt_pose.onnx -> trt_pose.onnx.json."""
-    return onnx_path.with_name(onnx_path.name + ".json")
 
 
 def parity(model: object, onnx_path: Path) -> float:

@@ -265,6 +265,7 @@ def events_report(results: list[ClipEvents]) -> dict[str, dict[str, Any]]:
             "adl_clips": len(adl),
             "adl_suspected": [r.clip_id for r in adl if r.suspected_s is not None],
             "adl_alerted": [r.clip_id for r in adl if r.alert_s is not None],
-            "open_at_end": {r.clip_id: list(r.open_at_end) for r in falls + adl if r.open_at_end},
+            "open_at_end": {r.clip_id: list(r.open_at_end) for r in falls if r.open_at_end},
+            "adl_open_at_end": {r.clip_id: list(r.open_at_end) for r in adl if r.open_at_end},
         }
     return out

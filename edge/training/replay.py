@@ -133,13 +133,18 @@ def clip_trace(clip: Clip) -> Trace:
     return Trace(clip.times, clip.keypoints[:, None], size, {"source": clip.clip_id})
 
 
+def frame_step(trace: Trace) -> float:
+    """The trace's median time between frames (s); 1/15 s for a single frame."""
+    return float(np.median(np.diff(trace.times))) if len(trace) > 1 else 1 / 15
+
+
 def stretched(trace: Trace, factor: float) -> Trace:
     """`trace` played `factor` times slower (> 0), at its own median frame step: each new frame is the
     linear interpolation of the two recorded frames around its time (edge.windows.resample), a gap in
     the recording stays a gap (nobody found)."""
     from edge.windows import resample
 
-    step = float(np.median(np.diff(trace.times))) if len(trace) > 1 else 1 / 15
+    step = frame_step(trace)
     times = np.arange(trace.times[0] * factor, trace.times[-1] * factor + step / 2, step)
     people = np.stack(
         [
@@ -158,7 +163,7 @@ def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
     The pose's frame-to-frame jitter stays; a frozen frame would not: a perfectly still skeleton is not
     what a camera sees of a person lying on the floor.
     """
-    step = float(np.median(np.diff(trace.times))) if len(trace) > 1 else 1 / 15
+    step = frame_step(trace)
     tail = trace.keypoints[trace.times >= trace.times[-1] - tail_s]
     cycle = np.concatenate([tail[::-1][1:], tail[1:]]) if len(tail) > 1 else tail
     count = round(hold_s / step)
