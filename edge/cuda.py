@@ -73,13 +73,10 @@ class CudaRuntime:
         return f"{values[0]}.{values[1]}"
 
     def malloc(self, nbytes: int) -> int:
-        """A device pointer to nbytes (freed with free())."""
+        """A device pointer to nbytes (held for the process's life: the engines run until it ends)."""
         ptr = ctypes.c_void_p()
         self._check(self._lib.cudaMalloc(ctypes.byref(ptr), ctypes.c_size_t(nbytes)), "cudaMalloc")
         return int(ptr.value or 0)
-
-    def free(self, ptr: int) -> None:
-        self._check(self._lib.cudaFree(ctypes.c_void_p(ptr)), "cudaFree")
 
     def stream(self) -> int:
         """A new CUDA stream handle."""

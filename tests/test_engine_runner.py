@@ -39,9 +39,6 @@ class FakeCuda:
         self.memory[ptr] = bytearray(nbytes)
         return ptr
 
-    def free(self, ptr: int) -> None:
-        del self.memory[ptr]
-
     def stream(self) -> int:
         return 7
 

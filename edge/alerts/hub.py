@@ -177,9 +177,10 @@ class AlertHub:
                 logger.info("%s for track %s not pushed: the cancel button was pressed during the pre-alarm",
                             kind, track)  # fmt: skip
                 return None
-            self.notifier.alert(event, keypoints, aspect, frame)
-            image, name = self.notifier.picture(event, keypoints, aspect, None)
-            return image if name == "skeleton.png" else None
+            image, name = self.notifier.alert(event, keypoints, aspect, frame)
+            if name != "skeleton.png":  # the camera frame went to the push; MQTT gets the skeleton only
+                image, name = self.notifier.picture(event, keypoints, aspect, None)
+            return image
         if push == "all_clear":
             self.notifier.all_clear(event)
         elif push == "always":

@@ -207,17 +207,19 @@ class Notifier:
         keypoints: np.ndarray | None = None,
         aspect: float = 1.0,
         frame: np.ndarray | None = None,
-    ) -> None:
+    ) -> tuple[bytes | None, str]:
         """Store `event` for tier 1 and wake the sender; an alarm (push "alarm" in edge.event_kinds)
         also starts its escalation. A skeleton picture is attached when keypoints (18, 3) are given
         and notify.attach_skeleton; the camera `frame` only when notify.attach_camera_frame. A
-        picture that cannot be drawn is logged and left out."""
+        picture that cannot be drawn is logged and left out. Returns the picture attached and its name
+        (as `picture`)."""
         image, name = self.picture(event, keypoints, aspect, frame)
         if KINDS[event.event].push != "alarm":
             self.enqueue(compose(event, self.room, image, name))
-            return
+            return image, name
         self.escalation.open(event, lambda token: self._with_link(compose(event, self.room, image, name), token))
         self._wake()
+        return image, name
 
     def picture(
         self, event: Event, keypoints: np.ndarray | None, aspect: float, frame: np.ndarray | None

@@ -250,12 +250,6 @@ class EngineRunner:
         self._cuda.synchronize(self.stream)
         return outputs
 
-    def close(self) -> None:
-        """Free the GPU buffers."""
-        for ptr in self._buffers.values():
-            self._cuda.free(ptr)
-        self._buffers.clear()
-
 
 class TensorRTBackend(ClassifierBackend):
     """Runs the classifier's TensorRT engine on the GPU; windows beyond max_batch go in several calls.

@@ -112,9 +112,7 @@ def distance(
         scale = rng.uniform(0.4, 1.3)
         shift = rng.uniform(-0.15, 0.15, size=2).astype(np.float32)
         moved = _affine(window, float(aspect[i]), np.eye(2, dtype=np.float32) * scale, shift)
-        found = moved[..., 2] > 0
-        noise = rng.normal(0.0, 0.01 / scale, size=moved[..., :2].shape).astype(np.float32)
-        moved[..., :2] += np.where(found[..., None], noise, 0.0)
+        _add_noise(moved, 0.01 / scale, rng)
         out[i] = moved
     return out, np.arange(len(keypoints))
 
@@ -156,11 +154,14 @@ def jitter(
     """Keypoint noise of 1-3% of the torso length (see the module docstring)."""
     out = keypoints.copy()
     for window in out:
-        found = window[..., 2] > 0
-        torso = _torso(window)
-        noise = rng.normal(0.0, rng.uniform(0.01, 0.03) * torso, size=window[..., :2].shape).astype(np.float32)
-        window[..., :2] += np.where(found[..., None], noise, 0.0)
+        _add_noise(window, rng.uniform(0.01, 0.03) * _torso(window), rng)
     return out, np.arange(len(keypoints))
+
+
+def _add_noise(window: np.ndarray, sigma: float, rng: np.random.Generator) -> None:
+    """Gaussian noise of `sigma` (image units) on the found keypoints of `window` (T, 18, 3), in place."""
+    noise = rng.normal(0.0, sigma, size=window[..., :2].shape).astype(np.float32)
+    window[..., :2] += np.where((window[..., 2] > 0)[..., None], noise, 0.0)
 
 
 def _torso(window: np.ndarray) -> float:
