@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from edge.local_http import LocalServer, send
 
 logger = logging.getLogger(__name__)
 
@@ -32,32 +33,20 @@ class AckPage:
     def __init__(
         self, host: str, port: int, room: str, is_token: Callable[[str], bool], on_ack: Callable[[str], None]
     ) -> None:
-        page = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                page._answer(self, acknowledge=False)
-
-            def do_POST(self) -> None:
-                page._answer(self, acknowledge=True)
-
-            def log_message(self, *args: object) -> None:
-                return  # the token is in the path: keep it out of the log
-
         self.room = room
         self.is_token = is_token
         self.on_ack = on_ack
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fallwatch-ack", daemon=True)
+        self.server = LocalServer(  # the token is in the path: keep request lines out of the log
+            host, port, lambda r: self._answer(r, False), lambda r: self._answer(r, True), "fallwatch-ack", False
+        )
+        self.port = self.server.port
 
     def start(self) -> None:
-        self._thread.start()
+        self.server.start()
         logger.info("acknowledge page on port %d", self.port)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
     def _answer(self, request: BaseHTTPRequestHandler, acknowledge: bool) -> None:
         parts = request.path.split("?", 1)[0].strip("/").split("/")
@@ -73,10 +62,5 @@ class AckPage:
         self._send(request, 200, "A fall alert is open and nobody has acknowledged it yet.", _FORM)
 
     def _send(self, request: BaseHTTPRequestHandler, status: int, text: str, form: str) -> None:
-        body = _PAGE.format(room=html.escape(self.room), text=html.escape(text), form=form).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "text/html; charset=utf-8")
-        request.send_header("Content-Length", str(len(body)))
-        request.send_header("Cache-Control", "no-store")
-        request.end_headers()
-        request.wfile.write(body)
+        body = _PAGE.format(room=html.escape(self.room), text=html.escape(text), form=form)
+        send(request, status, body, "text/html; charset=utf-8")

@@ -17,15 +17,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import threading
 from http import HTTPStatus
 from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from edge.config import ConfigError, WebConfig
+from edge.local_http import LocalServer, send
 from edge.pipeline import Pipeline
 from edge.web import page
 from edge.web.auth import Sessions, verify_password
@@ -49,44 +49,30 @@ class WebPage:
             raise ConfigError("web.password_hash = '': the page is never served without a password")
         self.cfg, self.config_path, self.pipeline, self.room = cfg, Path(config_path), pipeline, room
         self.sessions = Sessions(cfg.session_h * 3600)
-        web = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                web._get(self)
-
-            def do_POST(self) -> None:
-                web._post(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                logger.debug("web %s: " + format, self.client_address[0], *args)
-
-        self.server = ThreadingHTTPServer((cfg.host, cfg.port), Handler)
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fallwatch-web", daemon=True)
+        self.server = LocalServer(cfg.host, cfg.port, self._get, self._post, "fallwatch-web")
+        self.port = self.server.port
 
     def start(self) -> None:
-        self._thread.start()
+        self.server.start()
         logger.info("set-up page on http://%s:%d/", self.cfg.host, self.port)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
     # -- routes -------------------------------------------------------------------------------------
     def _get(self, req: BaseHTTPRequestHandler) -> None:
         path = req.path.split("?", 1)[0]
         if path == "/login":
-            return _send(req, 200, page.login(self.room, ""), "text/html; charset=utf-8")
+            return send(req, 200, page.login(self.room, ""), "text/html; charset=utf-8")
         csrf = self.sessions.csrf(_session(req))
         if csrf is None:
             if path == "/":
                 return _redirect(req, "/login")
             return _send_json(req, 401, {"error": "log in first"})
         if path == "/":
-            return _send(req, 200, page.main(self.room, csrf), "text/html; charset=utf-8")
+            return send(req, 200, page.main(self.room, csrf), "text/html; charset=utf-8")
         if path == "/app.js":
-            return _send(req, 200, page.SCRIPT, "text/javascript; charset=utf-8")
+            return send(req, 200, page.SCRIPT, "text/javascript; charset=utf-8")
         if path == "/status.json":
             return _send_json(req, 200, self.status())
         if path == "/snapshot.jpg":
@@ -119,7 +105,7 @@ class WebPage:
         password = parse_qs(body.decode("utf-8", "replace")).get("password", [""])[0]
         if not verify_password(password, self.cfg.password_hash):
             logger.warning("web: a wrong password from %s", req.client_address[0])
-            return _send(req, 401, page.login(self.room, "Wrong password."), "text/html; charset=utf-8")
+            return send(req, 401, page.login(self.room, "Wrong password."), "text/html; charset=utf-8")
         sid, _ = self.sessions.create()
         cookie = f"{COOKIE}={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age={int(self.sessions.lifetime_s)}"
         _redirect(req, "/", cookie)
@@ -143,7 +129,7 @@ class WebPage:
         if live is None:
             return _send_json(req, 503, {"error": "no frame yet"})
         ok, jpeg = cv2.imencode(".jpg", live.image, [cv2.IMWRITE_JPEG_QUALITY, 85])
-        _send(req, 200 if ok else 500, jpeg.tobytes() if ok else b"", "image/jpeg")
+        send(req, 200 if ok else 500, jpeg.tobytes() if ok else b"", "image/jpeg")
 
     def status(self) -> dict[str, Any]:
         """What the page shows: the room's state, fps, people in view, the latest events, the zones."""
@@ -188,16 +174,4 @@ def _redirect(req: BaseHTTPRequestHandler, to: str, cookie: str = "") -> None:
 
 
 def _send_json(req: BaseHTTPRequestHandler, status: int, data: Any) -> None:
-    _send(req, status, json.dumps(data), "application/json")
-
-
-def _send(req: BaseHTTPRequestHandler, status: int, body: str | bytes, kind: str) -> None:
-    data = body.encode() if isinstance(body, str) else body
-    req.send_response(status)
-    req.send_header("Content-Type", kind)
-    req.send_header("Content-Length", str(len(data)))
-    req.send_header("Cache-Control", "no-store")
-    req.send_header("X-Frame-Options", "DENY")
-    req.send_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
-    req.end_headers()
-    req.wfile.write(data)
+    send(req, status, json.dumps(data), "application/json")
