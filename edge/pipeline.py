@@ -222,9 +222,9 @@ class Pipeline:
             self.detector.resume(self._source_now())
 
     def _source_now(self) -> float:
-        """The source's clock now (video time); 0 for a source without one."""
+        """The source's clock now (video time); for a source without one, the last frame's time."""
         now = getattr(self.source, "now", None)
-        return float(now()) if now is not None else 0.0
+        return float(now()) if now is not None else self._last_time
 
     def _open_pose(self) -> None:
         if self.pose is None:
@@ -345,11 +345,12 @@ class Pipeline:
         pop_status = getattr(self.source, "pop_status", None)
         for status in pop_status() if pop_status is not None else []:
             self._emit(self.detector.camera(status.kind, status.video_time))
+        now = frame.video_time if frame is not None else self._source_now()
         if self.alerts is not None:  # escalation, acknowledge, inactivity: also while the camera is lost
-            self._emit(self.alerts.poll(frame.video_time if frame is not None else self._last_time))
+            self._emit(self.alerts.poll(now))
         if frame is None:
             if getattr(self.source, "live", False):  # episodes go on while the camera is away
-                self._emit(self.detector.idle(self._source_now()))
+                self._emit(self.detector.idle(now))
             return not self.source.finished
         self._last_time = frame.video_time
         self.process(frame)
