@@ -35,9 +35,12 @@ HIPS = [INDEX["left_hip"], INDEX["right_hip"]]
 Augmentation = Callable[[np.ndarray, np.ndarray, np.ndarray, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 
-def _hide(window: np.ndarray, where: np.ndarray) -> None:
-    """Mark keypoints missing in place (where: bool (T, 18))."""
-    window[where] = 0.0
+def _hidden(keypoints: np.ndarray, mask_for: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of the windows with the keypoints mask_for(window) (bool (T, 18)) marks missing."""
+    out = keypoints.copy()
+    for window in out:
+        window[mask_for(window)] = 0.0
+    return out, np.arange(len(keypoints))
 
 
 def _centre(window: np.ndarray) -> np.ndarray:
@@ -121,31 +124,33 @@ def occlusion(
     keypoints: np.ndarray, aspect: np.ndarray, masks: np.ndarray, rate_hz: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """The lower body or one side missing for 1-2 s of the window (see the module docstring)."""
-    out = keypoints.copy()
     frames = keypoints.shape[1]
-    for window in out:
+
+    def part_of_the_body(window: np.ndarray) -> np.ndarray:
         span = min(frames, round(rng.uniform(1.0, 2.0) * rate_hz))
         start = int(rng.integers(0, frames - span + 1))
         joints = (LOWER_BODY, LEFT, RIGHT)[int(rng.integers(0, 3))]
         hidden = np.zeros(window.shape[:2], bool)
         hidden[start : start + span, joints] = True
-        _hide(window, hidden)
-    return out, np.arange(len(keypoints))
+        return hidden
+
+    return _hidden(keypoints, part_of_the_body)
 
 
 def gaps(
     keypoints: np.ndarray, aspect: np.ndarray, masks: np.ndarray, rate_hz: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pose lost in runs of 1-5 samples, about a quarter of the window (see the module docstring)."""
-    out = keypoints.copy()
     frames = keypoints.shape[1]
-    for window in out:
+
+    def runs_of_frames(window: np.ndarray) -> np.ndarray:
         lost = np.zeros(frames, bool)
         while lost.mean() < 0.25:
             start = int(rng.integers(0, frames))
             lost[start : start + int(rng.integers(1, 6))] = True
-        _hide(window, np.repeat(lost[:, None], window.shape[1], axis=1))
-    return out, np.arange(len(keypoints))
+        return np.repeat(lost[:, None], window.shape[1], axis=1)
+
+    return _hidden(keypoints, runs_of_frames)
 
 
 def jitter(
