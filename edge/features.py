@@ -14,6 +14,10 @@ A window of T canonical skeletons (resampled to a fixed rate, see edge/windows.p
    the hip midpoint is implicit; the root's own motion is kept as a velocity.
 5. Optional velocity: per-second change of every bone and of the root (torso lengths per second).
    Optional acceleration: its change again (the prototype found it missed falls; off by default).
+6. Optional trunk (issue 13: the evidence the fall rule uses): per frame, how far the trunk (mean of
+   both shoulders and both hips) is below where it was at the window's first frame that saw it, in
+   torso lengths, and the trunk's tilt from vertical / 90 degrees (0 upright, 1 lying across the
+   view; edge.features.trunk_tilt_deg, the fall rule's own measure). 0 where the trunk is not seen.
 
 Horizontal-flip augmentation is edge.skeleton.flip_horizontal, applied to keypoints before this.
 Missing keypoints (confidence below `min_confidence`) give zero bones and zero velocities; no input
@@ -85,6 +89,7 @@ class FeatureConfig:
     window_frames: T, frames per window (window length = T / rate_hz seconds).
     velocity / acceleration: append per-second differences of bones and root.
     unit_bones: normalise bones to unit length (only for the comparison; worse in the prototype).
+    trunk: append the trunk's drop and tilt per frame (2 features).
     min_confidence: keypoints below this count as missing.
     max_gap_s: a resampled frame farther than this from any real frame is missing.
     """
@@ -95,6 +100,7 @@ class FeatureConfig:
     velocity: bool = True
     acceleration: bool = False
     unit_bones: bool = False
+    trunk: bool = False
     min_confidence: float = 0.2
     max_gap_s: float = 0.35
     _parents: tuple[int, ...] = field(init=False, repr=False, compare=False)
@@ -119,9 +125,9 @@ class FeatureConfig:
 
     @property
     def num_features(self) -> int:
-        """F: 2 per bone, plus (2 per bone + 2 for the root) for each derivative."""
+        """F: 2 per bone, plus (2 per bone + 2 for the root) for each derivative, plus 2 for the trunk."""
         per_derivative = 2 * self.num_bones + 2
-        return 2 * self.num_bones + per_derivative * (int(self.velocity) + int(self.acceleration))
+        return 2 * self.num_bones + per_derivative * (int(self.velocity) + int(self.acceleration)) + 2 * int(self.trunk)
 
     @property
     def window_s(self) -> float:
@@ -143,6 +149,16 @@ class FeatureConfig:
         if "joints" in known:
             known["joints"] = tuple(known["joints"])
         return cls(**known)
+
+
+def trunk_tilt_deg(shoulders: np.ndarray, hips: np.ndarray) -> np.ndarray:
+    """Degrees between the trunk (hip midpoint to shoulder midpoint) and image vertical, in [0, 180]:
+    about 0 standing or sitting, 90 lying across the view; NaN for a zero-length trunk.
+
+    shoulders, hips: (..., 2) midpoints in one unit for x and y (x already scaled by the aspect)."""
+    dx, dy = np.moveaxis(np.asarray(shoulders, np.float64) - np.asarray(hips, np.float64), -1, 0)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(dx) + np.abs(dy) > 1e-6, np.degrees(np.arctan2(np.abs(dx), -dy)), np.nan)
 
 
 def _selected_parent(joint: str, joints: tuple[str, ...]) -> int:
@@ -180,6 +196,20 @@ def _torso_length(pos: np.ndarray, found: np.ndarray) -> float:
     ]
     span = float(np.median(spans)) / 3 if spans else 0.0  # a torso is about a third of the height
     return span if span > MIN_TORSO else 1.0
+
+
+def _trunk(pos: np.ndarray, found: np.ndarray, scale: float) -> np.ndarray:
+    """(T, 2): the trunk's drop below its height at the window's first frame that saw it (torso lengths)
+    and its tilt / 90 degrees; 0 where a shoulder or hip is missing."""
+    shoulders, hips = [INDEX["left_shoulder"], INDEX["right_shoulder"]], [INDEX["left_hip"], INDEX["right_hip"]]
+    seen = found[:, shoulders + hips].all(axis=1)
+    if not seen.any():
+        return np.zeros((len(pos), 2))
+    top, bottom = pos[:, shoulders].mean(axis=1), pos[:, hips].mean(axis=1)
+    height = (top[:, 1] + bottom[:, 1]) / 2
+    drop = (height - height[np.argmax(seen)]) / scale
+    tilt = np.nan_to_num(trunk_tilt_deg(top, bottom) / 90.0)
+    return np.where(seen[:, None], np.stack([drop, tilt], axis=1), 0.0)
 
 
 def _derivative(values: np.ndarray, valid: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
@@ -223,6 +253,8 @@ def _features(kp: np.ndarray, aspect: float, cfg: FeatureConfig) -> np.ndarray:
         motion, motion_ok = _derivative(motion, motion_ok, cfg.rate_hz)
         if enabled:
             parts.append(motion.reshape(len(kp), -1))
+    if cfg.trunk:
+        parts.append(_trunk(pos, found, scale))
     out = np.concatenate(parts, axis=1)
     return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), -FEATURE_LIMIT, FEATURE_LIMIT).astype(
         np.float32

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edge.config import TrackingConfig
-from edge.features import FeatureConfig
+from edge.features import FeatureConfig, trunk_tilt_deg
 from edge.skeleton import INDEX, Skeletons
 from edge.windows import StreamWindow
 
@@ -74,10 +74,9 @@ class Track:
         trunk = self.keypoints[TRUNK]
         if not (trunk[:, 2] >= MIN_CONFIDENCE).all():
             return None
-        dx, dy = (trunk[:2, :2].mean(axis=0) - trunk[2:, :2].mean(axis=0)) * (self.aspect, 1.0)
-        if abs(dx) + abs(dy) <= 1e-6:
-            return None
-        return float(np.degrees(np.arctan2(abs(dx), -dy)))
+        scale = (self.aspect, 1.0)
+        tilt = float(trunk_tilt_deg(trunk[:2, :2].mean(axis=0) * scale, trunk[2:, :2].mean(axis=0) * scale))
+        return None if np.isnan(tilt) else tilt
 
     @property
     def size(self) -> float:

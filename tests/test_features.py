@@ -32,7 +32,8 @@ def standing(x: float = 0.5, top: float = 0.2, height: float = 0.6) -> np.ndarra
 
 
 def test_feature_count_matches_config() -> None:
-    for cfg in (CFG, FeatureConfig(velocity=False), FeatureConfig(acceleration=True), FeatureConfig(joints=("all",))):
+    variants = (FeatureConfig(velocity=False), FeatureConfig(acceleration=True), FeatureConfig(trunk=True))
+    for cfg in (CFG, *variants, FeatureConfig(joints=("all",))):
         window = np.stack([standing()] * cfg.window_frames)
         assert window_features(window, 4 / 3, cfg).shape == (cfg.window_frames, cfg.num_features)
     assert CFG.num_features == 2 * len(DEFAULT_JOINTS) + 2 * len(DEFAULT_JOINTS) + 2
@@ -64,6 +65,36 @@ def test_falling_root_has_downward_velocity() -> None:
     root_v = feats[1:, -2:]
     np.testing.assert_allclose(root_v, np.tile((0.0, 1.0), (len(root_v), 1)), atol=1e-3)
     assert (feats[0, -2:] == 0).all()  # no velocity before the second sample
+
+
+def lying(x: float = 0.5, y: float = 0.8, length: float = 0.6) -> np.ndarray:
+    """standing() turned 90 degrees clockwise (head to the right), its hips at (x, y)."""
+    up = standing(x=0.0, top=0.0, height=length)
+    hips = up[[INDEX["left_hip"], INDEX["right_hip"]], :2].mean(axis=0)
+    kp = up.copy()
+    kp[:, 0], kp[:, 1] = x - (up[:, 1] - hips[1]), y + (up[:, 0] - hips[0])
+    return kp
+
+
+def test_trunk_features_follow_the_drop_and_the_tilt() -> None:
+    """A person standing, then lying with the trunk 1.5 torso lengths lower: drop 0 -> 1.5, tilt 0 -> 1;
+    frames without the trunk give zeros."""
+    cfg = FeatureConfig(trunk=True)
+    torso = 0.36 * 0.6
+    trunk = [INDEX["left_shoulder"], INDEX["right_shoulder"], INDEX["left_hip"], INDEX["right_hip"]]
+    up, down = standing(), lying()
+    down[:, 1] += up[trunk, 1].mean() + 1.5 * torso - down[trunk, 1].mean()
+    kp = np.stack([up] * 10 + [down] * (cfg.window_frames - 10))
+    kp[[0, 5], INDEX["left_hip"], 2] = 0.0  # the drop counts from the first frame that sees the trunk
+    feats = window_features(kp, 1.0, cfg)
+    drop, tilt = feats[:, -2], feats[:, -1]
+    np.testing.assert_allclose(drop[1:5], 0.0, atol=1e-4)
+    np.testing.assert_allclose(tilt[1:5], 0.0, atol=1e-4)
+    assert drop[0] == tilt[0] == drop[5] == tilt[5] == 0.0
+    np.testing.assert_allclose(drop[10:], 1.5, atol=1e-3)
+    np.testing.assert_allclose(tilt[10:], 1.0, atol=1e-3)
+    # the trunk features are appended after the others, which stay as they were
+    np.testing.assert_array_equal(feats[:, :-2], window_features(kp, 1.0, CFG))
 
 
 def test_missing_joints_give_zero_bones_not_garbage() -> None:

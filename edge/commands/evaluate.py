@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge.commands.dataset import DEFAULT_DATA, DEFAULT_POSE_CACHE
-from edge.commands.train import DEFAULT_DATASET, set_threads
+from edge.commands.train import DEFAULT_DATASET, add_feature_variant, feature_changes, set_threads
 
 if TYPE_CHECKING:
     from edge.training.clips import Clip
@@ -100,6 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     loso.add_argument("--seeds", default="0,1,2", help="--loso: comma-separated seeds (default 0,1,2)")
     loso.add_argument("--epochs", type=int, default=30, help="--loso: most epochs per training (default 30)")
     loso.add_argument("--augment", default="", help="--loso: comma-separated augmentations (edge/training/augment.py)")
+    add_feature_variant(parser)
 
 
 def report_text(report: dict[str, Any]) -> str:
@@ -289,15 +290,18 @@ def loso_main(args: argparse.Namespace) -> int:
     from edge.training.loso import LOSO_SOURCES, loso, loso_table, summarise
     from edge.training.replay import modes
     from edge.training.train import TrainOptions
-    from edge.training.windowset import load_windowset
+    from edge.training.windowset import load_windowset, variant_config
 
     sources = check_sources([s for s in args.loso_sources.split(",") if s] or list(LOSO_SOURCES))
-    opts = TrainOptions(
-        preset=args.preset, epochs=args.epochs, augment=check_augmentations([a for a in args.augment.split(",") if a])
-    )
     seeds = [int(s) for s in args.seeds.split(",") if s]
     set_threads(args.threads)
     windows = load_windowset(Path(args.dataset))
+    opts = TrainOptions(
+        preset=args.preset,
+        epochs=args.epochs,
+        augment=check_augmentations([a for a in args.augment.split(",") if a]),
+        feature_config=variant_config(windows.feature_config, **feature_changes(args)),
+    )
     logging.getLogger("edge.pipeline").setLevel(logging.WARNING)
     clips_of = loso_clips(args, windows.feature_config.rate_hz)
     started = time.monotonic()
@@ -315,6 +319,7 @@ def loso_main(args: argparse.Namespace) -> int:
     print(loso_table(summary))
     if args.out:
         options = {k: getattr(args, k) for k in ("dataset", "loso_sources", "preset", "seeds", "epochs", "augment")}
+        options["feature_config"] = opts.feature_config.to_dict() if opts.feature_config else None
         report = {"command": " ".join(sys.argv), "options": {**options, "hold_s": args.hold_s, "set": args.set},
                   "summary": summary, "runs": runs}  # fmt: skip
         write_atomic(args.out, (json.dumps(report, indent=2, default=str) + "\n").encode())

@@ -61,15 +61,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=DEFAULT_DATA, help=f"the shared data folder (default {DEFAULT_DATA})")
     parser.add_argument("--pose-cache", default=DEFAULT_POSE_CACHE, help=f"pose cache (default {DEFAULT_POSE_CACHE})")
     parser.add_argument("--fall-weight", type=float, default=d.fall_weight, help="multiplies the fall class weight")
+    add_feature_variant(parser)
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (default 2)")
+    parser.add_argument("--config", default=None, help="TOML config whose [notify] channels --notify uses")
+    parser.add_argument("--notify", action="store_true", help="send 'training finished' with the headline metrics")
+    parser.add_argument("--progress", action="store_true", help="print Keras' per-epoch lines")
+
+
+def add_feature_variant(parser: argparse.ArgumentParser) -> None:
+    """The feature-variant flags (FeatureConfig fields), shared by `train` and `evaluate --loso`."""
     variant = parser.add_argument_group("feature variant (default: the dataset's feature config)")
     variant.add_argument("--joints", default=None, help="comma-separated canonical joints, or 'all'")
     variant.add_argument("--velocity", action=argparse.BooleanOptionalAction, default=None)
     variant.add_argument("--acceleration", action=argparse.BooleanOptionalAction, default=None)
     variant.add_argument("--unit-bones", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--threads", type=int, default=2, help="TensorFlow CPU threads (default 2)")
-    parser.add_argument("--config", default=None, help="TOML config whose [notify] channels --notify uses")
-    parser.add_argument("--notify", action="store_true", help="send 'training finished' with the headline metrics")
-    parser.add_argument("--progress", action="store_true", help="print Keras' per-epoch lines")
+    variant.add_argument(
+        "--trunk", action=argparse.BooleanOptionalAction, default=None, help="the trunk's drop and tilt per frame"
+    )
 
 
 def feature_changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -77,7 +85,7 @@ def feature_changes(args: argparse.Namespace) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if args.joints:
         changes["joints"] = ("all",) if args.joints == "all" else tuple(j.strip() for j in args.joints.split(","))
-    for name in ("velocity", "acceleration", "unit_bones"):
+    for name in ("velocity", "acceleration", "unit_bones", "trunk"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     return changes
