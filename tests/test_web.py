@@ -1,8 +1,9 @@
 """The set-up page in a real browser (Debian's chromium and chromedriver) against a running pipeline.
 
 The pipeline runs for real (MediaPipe on a camera frame from the shipped GMDCSA24 clip, the classifier,
-the fall rule) on a thread; only the camera is a fake (the hardware boundary). The page is served over
-real HTTP on 127.0.0.1 and saves into a real config file.
+the fall rule) on a thread; only the camera and the GPIO pins are fakes (the hardware boundary). The page
+is served over real HTTP on 127.0.0.1 and saves into a real config file; push channels are real webhook
+receivers on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ import pytest
 from edge.alerts import AlertHub
 from edge.alerts.alarm import LocalAlarm
 from edge.alerts.gpio import SimulatedPins
+from edge.alerts.notify import Notifier, skeleton_picture
 from edge.commands.demo import CLIP
 from edge.config import ConfigError, WebConfig, load_config
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.sources.base import Frame, FrameSource
-from edge.web.auth import hash_password
+from edge.events import Event, EventLog
+from edge.web.auth import LoginLimiter, hash_password
+from edge.web.history import events_page
 from edge.web.server import WebPage
 from edge.web.zones import save_bed_zones, set_bed_zones
 from tests.support import MODEL, REPO, model_features, needs_model, replay_config, require_tool, skip_or_fail
@@ -43,10 +47,25 @@ room = "mother's room"
 # zones drawn on the page land here
 bed_zones = []
 confirm_s = 10.0
-
+{extra}
 [web]
 password_hash = "{hash}"
 """
+# Secrets a config may hold: none of them may ever reach a page or a JSON answer.
+TOKEN_1, TOKEN_2, MQTT_SECRET = "tier1-token-4f9a2c", "tier2-token-b7e1d0", "mqtt-password-9c3e"
+CHANNELS = """
+[notify]
+urls = ["json://127.0.0.1:{port}/{t1}"]
+outbox = "{outbox}"
+
+[[notify.tiers]]
+after_min = 5
+urls = ["json://127.0.0.1:{port}/{t2}"]
+
+[mqtt]
+password = "{mqtt}"
+"""
+Service = tuple[WebPage, Pipeline, Path]
 
 
 class StillCamera(FrameSource):
@@ -82,22 +101,32 @@ def first_frame(clip: Path) -> np.ndarray:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[tuple[WebPage, Pipeline, Path]]:
-    """A running pipeline and its page, as `fallwatch run --config FILE` starts them; stopped after."""
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
+    """A running pipeline and its page, as `fallwatch run --config FILE` starts them; stopped after.
+
+    Indirect parameters: {"show_camera": True} lets the page show the camera; {"channels": True}
+    configures two tiers of push channels (webhook receivers) and an MQTT password.
+    """
+    options = getattr(request, "param", {})
+    extra = ""
+    if options.get("channels"):
+        _, port = request.getfixturevalue("receiver")
+        outbox = tmp_path / "outbox.sqlite"
+        extra = CHANNELS.format(port=port, t1=TOKEN_1, t2=TOKEN_2, outbox=outbox, mqtt=MQTT_SECRET)
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)), encoding="utf-8")
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=extra), encoding="utf-8")
     config.chmod(0o600)
     cfg = model_features(load_config(config, [f'classifier.model="{MODEL}"', 'log.state=""']))
+    notifier = Notifier.from_config(cfg) if cfg.notify.urls else None
+    hub = AlertHub(LocalAlarm(cfg.gpio, SimulatedPins()), notifier)
+    hub.start()
     pipeline = Pipeline(
-        cfg,
-        source=StillCamera(first_frame(CLIP)),
-        sink=NullSink(),
-        alerts=AlertHub(LocalAlarm(cfg.gpio, SimulatedPins())),
-        events_path="",
+        cfg, source=StillCamera(first_frame(CLIP)), sink=NullSink(), alerts=hub, events_path=options.get("events", "")
     )
     runner = threading.Thread(target=pipeline.run, name="pipeline", daemon=True)
     runner.start()
-    page = WebPage(WebConfig(port=0, password_hash=cfg.web.password_hash), config, pipeline, cfg.room)
+    web = WebConfig(port=0, password_hash=cfg.web.password_hash, show_camera=options.get("show_camera", False))
+    page = WebPage(web, config, pipeline, cfg.room)
     page.start()
     try:
         yield page, pipeline, config
@@ -152,9 +181,25 @@ def fetch(driver: Any, path: str, method: str = "GET", headers: dict[str, str] |
     )
 
 
+def log_in_browser(browser: Any, base: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(base + "/login")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait_for(lambda: browser.current_url == base + "/")
+
+
+def screenshot(browser: Any, name: str, fallback: Path) -> None:
+    """Save the browser's page as `name` in $FALLWATCH_SCREENSHOTS (docs/ for the README), else `fallback`."""
+    folder = Path(os.environ.get("FALLWATCH_SCREENSHOTS", fallback))
+    folder.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(folder / name))
+
+
 @needs_model
 def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
-    service: tuple[WebPage, Pipeline, Path], browser: Any, tmp_path: Path
+    service: Service, browser: Any, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -174,20 +219,23 @@ def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
     wait_for(lambda: browser.find_element(By.ID, "people").text == "1")
     assert browser.find_element(By.ID, "state").text == "ok"
     assert float(browser.find_element(By.ID, "fps").text) > 5
-    snap = browser.find_element(By.ID, "snap")
-    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", snap) == 640)
+    # the live view: that person's skeleton on a blank canvas, and no camera picture anywhere
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#skeletons line.bone")) >= 10)
+    assert not browser.find_elements(By.TAG_NAME, "img")
+    status, body = fetch(browser, "/snapshot.jpg")
+    assert status == 403 and "web.show_camera = false" in body and "\n" not in body
+    view = browser.find_element(By.ID, "blank")
+    assert abs(view.size["width"] / view.size["height"] - 640 / 480) < 0.02  # the camera's proportions
 
-    # a zone: four clicks on the snapshot (offsets from its centre), close it, save it
-    width, height = snap.size["width"], snap.size["height"]
+    # a zone: four clicks on the live view (offsets from its centre), close it, save it
+    width, height = view.size["width"], view.size["height"]
     corners = [(-0.3, 0.1), (0.3, 0.1), (0.3, 0.45), (-0.3, 0.45)]  # the floor in front of the door
     for dx, dy in corners:
-        ActionChains(browser).move_to_element_with_offset(snap, int(dx * width), int(dy * height)).click().perform()
+        ActionChains(browser).move_to_element_with_offset(view, int(dx * width), int(dy * height)).click().perform()
     browser.find_element(By.ID, "close").click()
     browser.find_element(By.ID, "save").click()
     wait_for(lambda: browser.find_element(By.ID, "saved").text == "Saved 1 zone(s).")
-    screenshots = Path(os.environ.get("FALLWATCH_SCREENSHOTS", tmp_path))
-    screenshots.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(screenshots / "setup-page.png"))
+    screenshot(browser, "setup-page.png", tmp_path)
 
     # on disk: the polygon where it was clicked, the owner's comments kept, still mode 0600
     saved = load_config(config).events.bed_zones
@@ -200,6 +248,22 @@ def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
     assert runner_alive(pipeline)
 
 
+@needs_model
+@pytest.mark.parametrize("service", [{"show_camera": True}], indirect=True)
+def test_with_show_camera_the_live_view_is_the_camera_picture_with_the_skeletons(
+    service: Service, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    page, _, _ = service
+    log_in_browser(browser, f"http://127.0.0.1:{page.port}")
+    snap = browser.find_element(By.ID, "snap")
+    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", snap) == 640)
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#skeletons line.bone")) >= 10)
+    assert not browser.find_elements(By.ID, "blank")
+    assert fetch(browser, "/snapshot.jpg")[0] == 200
+
+
 def runner_alive(pipeline: Pipeline) -> bool:
     """The pipeline is still processing frames after the save (its live frame keeps moving on)."""
     assert pipeline.live is not None
@@ -209,7 +273,7 @@ def runner_alive(pipeline: Pipeline) -> bool:
 
 @needs_model
 def test_without_the_password_or_the_csrf_token_everything_is_refused(
-    service: tuple[WebPage, Pipeline, Path], browser: Any
+    service: Service, browser: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -242,7 +306,7 @@ def test_no_page_without_a_password_hash() -> None:
 
 
 @needs_model
-def test_plain_http_without_a_session_is_refused(service: tuple[WebPage, Pipeline, Path]) -> None:
+def test_plain_http_without_a_session_is_refused(service: Service) -> None:
     """Outside a browser too: a page redirects to /login, data is 401, a change 403."""
     page, _, _ = service
     base = f"http://127.0.0.1:{page.port}"
@@ -265,11 +329,31 @@ def log_in(base: str) -> tuple[urllib.request.OpenerDirector, str]:
     import urllib.parse
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    form = urllib.parse.urlencode({"password": PASSWORD}).encode()
+    form = urllib.parse.urlencode({"password": PASSWORD, "token": login_token(opener, base)}).encode()
     with opener.open(base + "/login", data=form, timeout=10) as answer:  # 303 -> the page
         match = re.search(r'<meta name="csrf" content="([^"]+)">', answer.read().decode())
     assert match, "no CSRF token in the page"
     return opener, match.group(1)
+
+
+def login_token(opener: urllib.request.OpenerDirector, base: str) -> str:
+    """GET the login form (its cookie goes into the opener's jar); the token the form carries."""
+    with opener.open(base + "/login", timeout=10) as answer:
+        match = re.search(r'name="token" value="([^"]+)"', answer.read().decode())
+    assert match, "no token in the login form"
+    return match.group(1)
+
+
+def call(
+    opener: urllib.request.OpenerDirector, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, Any]:
+    """(status, body, headers) of one request; an HTTP error status is an answer too, not an exception."""
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
+    try:
+        with opener.open(request, timeout=30) as answer:
+            return answer.status, answer.read(), answer.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers
 
 
 @needs_model
@@ -281,7 +365,7 @@ def test_a_zone_saved_through_the_page_silences_the_fall_in_it_without_a_restart
     saved through the page after the detector started, the same fall does not."""
     trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)), encoding="utf-8")
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=""), encoding="utf-8")
     config.chmod(0o600)
     cfg = replay_config(trace)
     pipeline = Pipeline(cfg, sink=NullSink(), alerts=AlertHub(LocalAlarm(cfg.gpio, SimulatedPins())), events_path="")
@@ -380,7 +464,7 @@ def test_run_serves_the_page_while_it_runs_and_needs_a_config_file(
         port = probe.getsockname()[1]
     trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)) + f"port = {port}\n", encoding="utf-8")
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra="") + f"port = {port}\n", encoding="utf-8")
     config.chmod(0o600)
     replay = ["--source", str(trace), "--events", str(tmp_path / "e.jsonl"), "--set", 'pose.type="recorded"']
     replay += ["--set", f'pose.recorded_path="{trace}"', "--set", f'classifier.model="{MODEL}"']
@@ -392,7 +476,7 @@ def test_run_serves_the_page_while_it_runs_and_needs_a_config_file(
 
 
 @needs_model
-def test_a_bad_content_length_is_refused_without_reading(service: tuple[WebPage, Pipeline, Path]) -> None:
+def test_a_bad_content_length_is_refused_without_reading(service: Service) -> None:
     import http.client
 
     page, _, _ = service
