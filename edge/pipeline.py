@@ -168,6 +168,7 @@ class Pipeline:
         self.pose_rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
         self._shown: tuple[list[Track], dict[int, np.ndarray]] = ([], {})
         self.live: Live | None = None  # see Live; None before the first frame
+        self.note = ""  # drawn at the bottom of every output frame (the set-up page's address)
         # event id -> (keypoints (18, 3), aspect) of the person the event is about, for the latest
         # SKELETONS_KEPT events that have one (the web page draws their pictures)
         self.event_skeletons: dict[str, tuple[np.ndarray, float]] = {}
@@ -458,7 +459,7 @@ class Pipeline:
                 )
             )
         status = "source lost" if getattr(self.source, "lost", False) else ""
-        return draw_annotations(frame.image, people, status)
+        return draw_annotations(frame.image, people, status, self.note)
 
 
 def build_pipeline(cfg: Config, **stages: Any) -> Pipeline:

@@ -326,13 +326,13 @@ def test_plain_http_without_a_session_is_refused(service: Service) -> None:
         assert refused.value.code == status, path
 
 
-def log_in(base: str) -> tuple[urllib.request.OpenerDirector, str]:
+def log_in(base: str, password: str = PASSWORD) -> tuple[urllib.request.OpenerDirector, str]:
     """A logged-in HTTP client (cookies kept) and the CSRF token its page carries."""
     import http.cookiejar
     import urllib.parse
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    form = urllib.parse.urlencode({"password": PASSWORD, "token": login_token(opener, base)}).encode()
+    form = urllib.parse.urlencode({"password": password, "token": login_token(opener, base)}).encode()
     with opener.open(base + "/login", data=form, timeout=10) as answer:  # 303 -> the page
         match = re.search(r'<meta name="csrf" content="([^"]+)">', answer.read().decode())
     assert match, "no CSRF token in the page"
@@ -763,3 +763,57 @@ def test_each_camera_s_page_names_its_own_room_and_state(tmp_path: Path) -> None
     finally:
         for page in pages:
             page.close()
+
+
+# -- the demo with its page ----------------------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@needs_model
+def test_demo_with_web_serves_the_page_on_the_real_clip_and_draws_its_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make demo WEB=PORT`: MediaPipe on the shipped clip; while the demo waits for Enter, the page
+    (one-time password printed) shows the demo's fall with the skeleton pictures; the video shows the
+    page's address at the bottom of every frame."""
+    import io
+
+    import cv2
+
+    import edge.commands.demo
+    from edge.cli import main as cli_main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(edge.commands.demo, "MODEL", MODEL)
+    port, said, seen = free_port(), [], {}
+    base = f"http://127.0.0.1:{port}"
+
+    class Enter(io.StringIO):
+        """The person at the terminal: looks at the page, then presses Enter."""
+
+        def readline(self, *args: Any) -> str:
+            said.append(capsys.readouterr().out)
+            match = re.search(r"\(password: (\S+)\); Enter stops it", said[-1])
+            assert match, said[-1]
+            opener, _ = log_in(base, match.group(1))
+            seen.update(json.loads(call(opener, base + "/status.json")[1]))
+            return "\n"
+
+    monkeypatch.setattr("sys.stdin", Enter())
+    assert cli_main(["demo", "--web", str(port)]) == 0
+    assert f"set-up page: {base}/" in said[0]
+    assert [e["event"] for e in seen["events"]][-2:] == ["fall_alert", "fall_suspected"]
+    assert all(e["picture"] for e in seen["events"] if e["track_id"] is not None)
+    config = tmp_path / "out" / "demo" / "config.toml"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    with pytest.raises(urllib.error.URLError):  # Enter stopped the page
+        urllib.request.urlopen(base + "/login", timeout=2)
+    clip = cv2.VideoCapture(str(CLIP)).read()[1].astype(float)
+    video = cv2.VideoCapture(str(tmp_path / "out" / "demo" / "demo.mp4")).read()[1].astype(float)
+    assert np.abs(clip - video)[-24:, :320].mean() > 15  # the address, at the bottom left
+    assert np.abs(clip - video)[:-40].mean() < 10  # the room above it is the clip's
