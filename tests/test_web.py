@@ -563,6 +563,7 @@ def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_lo
         wait_for(lambda: all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images))
         wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == 50)
         assert "fall_alert" in browser.find_element(By.CSS_SELECTOR, "#history tr").text
+        browser.execute_script("document.getElementById('events').previousElementSibling.scrollIntoView()")
         screenshot(browser, "setup-page-events.png", tmp_path)
         browser.find_element(By.ID, "older").click()
         wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == len(logged) - 50)

@@ -180,6 +180,7 @@ async function refresh() {
   $('state').className = 'state-' + s.state;
   $('fps').textContent = s.fps.toFixed(1);
   $('people').textContent = s.people;
+  if (s.alert_open && $('alert').hidden) $('ack').textContent = 'Acknowledge: I am taking care of it';
   $('alert').hidden = !s.alert_open;
   if ($('blank')) $('blank').style.aspectRatio = String(s.aspect);
   else if (s.video_time !== null) $('snap').src = '/snapshot.jpg?t=' + Date.now();
