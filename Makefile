@@ -39,8 +39,9 @@ $(DEV_STAMP): setup.py | $(BIN)/python
 	$(BIN)/pip install -q -e ".[cpu,train,dev,export]" "$(TORCH)"
 	touch $@ $(CPU_STAMP)
 
+# `make demo WEB=8781` also serves the set-up page for the demo on 127.0.0.1:8781 (until Enter).
 demo: $(CPU_STAMP)
-	$(BIN)/fallwatch demo
+	$(BIN)/fallwatch demo $(if $(WEB),--web $(WEB))
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check edge tests bench

@@ -490,13 +490,15 @@ class WebConfig:
     port: TCP port (0 = off). host: the address it listens on ("127.0.0.1" = this machine only; reach
     it through `ssh -L`). password_hash: from `fallwatch web-password` (scrypt, never the password);
     the page is never served without one, so it can never listen beyond loopback unprotected.
-    session_h: hours a login lasts.
+    session_h: hours a login lasts. show_camera: the page may show the camera's picture (the live view
+    and the zone editor's background); false (default): skeletons on a blank canvas only.
     """
 
     port: int = 0
     host: str = "127.0.0.1"
     password_hash: str = ""
     session_h: float = 12.0
+    show_camera: bool = False
 
     def __post_init__(self) -> None:
         check(0 <= self.port <= 65535, "web.port", self.port, "must be a TCP port 1..65535, or 0 (off)")

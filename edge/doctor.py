@@ -453,10 +453,26 @@ def check_clock(state: Callable[[], bool | None] = clock_synchronised) -> Check:
     )
 
 
-def run_checks(config_path: str | None, camera_timeout_s: float = 5.0, net_timeout_s: float = 3.0) -> list[Check]:
-    """Every check, in order; never raises for what it finds."""
+def run_checks(
+    config_path: str | None,
+    camera_timeout_s: float = 5.0,
+    net_timeout_s: float = 3.0,
+    held: dict[str, Check] | None = None,
+) -> list[Check]:
+    """Every check, in order; never raises for what it finds.
+
+    held: results for the parts a running service holds ("camera", "gpio", "pose"), given by that
+    service (the set-up page) and used instead of opening them a second time.
+    """
+    held = held or {}
     config, cfg = check_config(config_path)
     checks = [config, check_jetpack(cfg), check_tensorrt(cfg), *check_engines(cfg), check_classifier_model(cfg)]
-    checks += [check_camera(cfg, camera_timeout_s), check_unit(cfg), check_gpio(cfg), check_voice(cfg), check_pose(cfg)]
+    checks += [
+        held.get("camera") or check_camera(cfg, camera_timeout_s),
+        check_unit(cfg),
+        held.get("gpio") or check_gpio(cfg),
+        check_voice(cfg),
+        held.get("pose") or check_pose(cfg),
+    ]
     checks += [*check_channels(cfg, net_timeout_s), check_mqtt(cfg, net_timeout_s), check_disk(cfg), check_clock()]
     return checks

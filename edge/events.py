@@ -593,17 +593,22 @@ class EventLog:
     """Appends events to a JSON-lines file, one line per event, flushed and fsync'd before returning.
 
     path: the log file (its folder is created). A line is never half-written by this process: each
-    event is one write() of a whole line. Raises OSError naming the path when it cannot be opened.
+    event is one write() of a whole line; a line torn by a power cut before is ended first, so the
+    next event does not run into it. Raises OSError naming the path when it cannot be opened.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for months
+        self._file = open(self.path, "a+b")  # noqa: SIM115 - kept open for months
+        if self._file.seek(0, os.SEEK_END) > 0:
+            self._file.seek(-1, os.SEEK_END)
+            if self._file.read(1) != b"\n":
+                self._file.write(b"\n")  # appends ("a" mode), wherever the reads left the position
 
     def write(self, event: Event) -> None:
         """Append one event and make it durable (flush + fsync)."""
-        self._file.write(event.to_json() + "\n")
+        self._file.write((event.to_json() + "\n").encode())
         self._file.flush()
         os.fsync(self._file.fileno())
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 logger = logging.getLogger(__name__)
@@ -50,10 +50,19 @@ class LocalServer:
         self.server.server_close()
 
 
-def send(request: BaseHTTPRequestHandler, status: int, body: str | bytes, kind: str) -> None:
-    """Answer with `body` (text is UTF-8 encoded) of content type `kind`; never cached, never framed."""
+def send(
+    request: BaseHTTPRequestHandler,
+    status: int,
+    body: str | bytes,
+    kind: str,
+    headers: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Answer with `body` (text is UTF-8 encoded) of content type `kind` and any further `headers`;
+    never cached, never framed."""
     data = body.encode() if isinstance(body, str) else body
     request.send_response(status)
+    for name, value in headers:
+        request.send_header(name, value)
     request.send_header("Content-Type", kind)
     request.send_header("Content-Length", str(len(data)))
     request.send_header("Cache-Control", "no-store")

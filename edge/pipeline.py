@@ -54,6 +54,7 @@ from edge.tracking import Track
 logger = logging.getLogger(__name__)
 
 STAGES: tuple[str, ...] = ("decode", "pose", "features", "classify", "events", "output")
+SKELETONS_KEPT = 50
 
 
 class Alerts(Protocol):
@@ -116,7 +117,8 @@ class Summary:
 class Live:
     """The latest processed frame, for readers on other threads (the web page): replaced whole, never
     changed. image: the camera frame (H, W[, 3]) uint8; people: persons seen in the last posed frame;
-    states: track id -> "ok" | "suspected" | "alert"; fps: frames processed a second, recently."""
+    states: track id -> "ok" | "suspected" | "alert"; fps: frames processed a second, recently;
+    skeletons: track id -> keypoints (18, 3) of each person seen in the last posed frame."""
 
     image: np.ndarray
     video_time: float
@@ -124,6 +126,7 @@ class Live:
     states: dict[int, str]
     fps: float
     source_lost: bool
+    skeletons: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -165,6 +168,10 @@ class Pipeline:
         self.pose_rate = PoseRate(cfg.pose.max_fps or cfg.features.rate_hz)
         self._shown: tuple[list[Track], dict[int, np.ndarray]] = ([], {})
         self.live: Live | None = None  # see Live; None before the first frame
+        self.note = ""  # drawn at the bottom of every output frame (the set-up page's address)
+        # event id -> (keypoints (18, 3), aspect) of the person the event is about, for the latest
+        # SKELETONS_KEPT events that have one (the web page draws their pictures)
+        self.event_skeletons: dict[str, tuple[np.ndarray, float]] = {}
         self._frame_clock: deque[float] = deque(maxlen=30)
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -402,7 +409,8 @@ class Pipeline:
         fps = (len(self._frame_clock) - 1) / span if span > 0 else 0.0
         people = sum(track.seen for track in self._shown[0])
         lost = bool(getattr(self.source, "lost", False))
-        self.live = Live(frame.image, frame.video_time, people, self.detector.states(), fps, lost)
+        skeletons = {track.id: track.keypoints.copy() for track in self._shown[0] if track.seen}
+        self.live = Live(frame.image, frame.video_time, people, self.detector.states(), fps, lost, skeletons)
 
     def _emit(self, events: list[Event], frame: Frame | None = None, tracks: list[Track] | None = None) -> None:
         """Log each event (durably), then hand it to the alerts with the person's skeleton."""
@@ -413,14 +421,22 @@ class Pipeline:
             self.summary.events[event.event] += 1
             if self.log is not None:
                 self.log.write(event)
+            track = people.get(event.track_id) if event.track_id is not None else None
+            if track is not None:
+                self._keep_skeleton(event.id, track)
             if self.alerts is not None:
-                track = people.get(event.track_id) if event.track_id is not None else None
                 self.alerts.handle(
                     event,
                     keypoints=None if track is None else track.keypoints,
                     aspect=track.aspect if track is not None else (frame.aspect if frame is not None else 1.0),
                     frame=frame.image if frame is not None and self.cfg.notify.attach_camera_frame else None,
                 )
+
+    def _keep_skeleton(self, event_id: str, track: Track) -> None:
+        """Remember the skeleton of the person an event is about; only the latest SKELETONS_KEPT."""
+        self.event_skeletons[event_id] = (track.keypoints.copy(), track.aspect)
+        while len(self.event_skeletons) > SKELETONS_KEPT:
+            del self.event_skeletons[next(iter(self.event_skeletons))]
 
     def _annotate(self, frame: Frame, tracks: list[Track], probs: dict[int, np.ndarray]) -> np.ndarray:
         from edge.output.annotate import PersonAnnotation, draw_annotations
@@ -443,7 +459,7 @@ class Pipeline:
                 )
             )
         status = "source lost" if getattr(self.source, "lost", False) else ""
-        return draw_annotations(frame.image, people, status)
+        return draw_annotations(frame.image, people, status, self.note)
 
 
 def build_pipeline(cfg: Config, **stages: Any) -> Pipeline:

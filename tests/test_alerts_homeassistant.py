@@ -199,7 +199,7 @@ def test_buttons_birth_message_picture_camera_and_last_seen(
         _press(broker, "cancel")  # the Cancel button: the cancel button's press
         _wait(cancelled.is_set)
         assert hub.alarm.level == "idle" and hub.cancel_requested()
-        _press(broker, "test")  # the Test button: a test push to tier 1
+        _press(broker, "test")  # the Test button: a test push to every channel (here one)
         _wait(lambda: state.titles("/t1")[-1:] == ["FallWatch in Hall: test alert"])
         hub.handle(Event("source_lost", 2.0))
         watcher.wait_for("fallwatch/hall/camera", "ON")

@@ -1,8 +1,9 @@
 """The set-up page in a real browser (Debian's chromium and chromedriver) against a running pipeline.
 
 The pipeline runs for real (MediaPipe on a camera frame from the shipped GMDCSA24 clip, the classifier,
-the fall rule) on a thread; only the camera is a fake (the hardware boundary). The page is served over
-real HTTP on 127.0.0.1 and saves into a real config file.
+the fall rule) on a thread; only the camera and the GPIO pins are fakes (the hardware boundary). The page
+is served over real HTTP on 127.0.0.1 and saves into a real config file; push channels are real webhook
+receivers on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ import pytest
 from edge.alerts import AlertHub
 from edge.alerts.alarm import LocalAlarm
 from edge.alerts.gpio import SimulatedPins
+from edge.alerts.notify import Notifier, skeleton_picture
 from edge.commands.demo import CLIP
 from edge.config import ConfigError, WebConfig, load_config
+from edge.events import Event, EventLog
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.sources.base import Frame, FrameSource
-from edge.web.auth import hash_password
+from edge.web.auth import LoginLimiter, hash_password
+from edge.web.history import events_page
 from edge.web.server import WebPage
 from edge.web.zones import save_bed_zones, set_bed_zones
 from tests.support import MODEL, REPO, model_features, needs_model, replay_config, require_tool, skip_or_fail
@@ -43,10 +47,25 @@ room = "mother's room"
 # zones drawn on the page land here
 bed_zones = []
 confirm_s = 10.0
-
+{extra}
 [web]
 password_hash = "{hash}"
 """
+# Secrets a config may hold: none of them may ever reach a page or a JSON answer.
+TOKEN_1, TOKEN_2, MQTT_SECRET = "tier1-token-4f9a2c", "tier2-token-b7e1d0", "mqtt-password-9c3e"
+CHANNELS = """
+[notify]
+urls = ["json://127.0.0.1:{port}/{t1}"]
+outbox = "{outbox}"
+
+[[notify.tiers]]
+after_min = 5
+urls = ["json://127.0.0.1:{port}/{t2}"]
+
+[mqtt]
+password = "{mqtt}"
+"""
+Service = tuple[WebPage, Pipeline, Path]
 
 
 class StillCamera(FrameSource):
@@ -82,22 +101,37 @@ def first_frame(clip: Path) -> np.ndarray:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[tuple[WebPage, Pipeline, Path]]:
-    """A running pipeline and its page, as `fallwatch run --config FILE` starts them; stopped after."""
+def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
+    """A running pipeline and its page, as `fallwatch run --config FILE` starts them; stopped after.
+
+    Indirect parameters: {"show_camera": True} lets the page show the camera; {"channels": True}
+    configures two tiers of push channels (webhook receivers) and an MQTT password; {"events": True}
+    keeps an events log.
+    """
+    options = getattr(request, "param", {})
+    extra = ""
+    if options.get("channels"):
+        _, port = request.getfixturevalue("receiver")
+        outbox = tmp_path / "outbox.sqlite"
+        extra = CHANNELS.format(port=port, t1=TOKEN_1, t2=TOKEN_2, outbox=outbox, mqtt=MQTT_SECRET)
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)), encoding="utf-8")
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=extra), encoding="utf-8")
     config.chmod(0o600)
     cfg = model_features(load_config(config, [f'classifier.model="{MODEL}"', 'log.state=""']))
+    notifier = Notifier.from_config(cfg) if cfg.notify.urls else None
+    hub = AlertHub(LocalAlarm(cfg.gpio, SimulatedPins()), notifier)
+    hub.start()
     pipeline = Pipeline(
         cfg,
         source=StillCamera(first_frame(CLIP)),
         sink=NullSink(),
-        alerts=AlertHub(LocalAlarm(cfg.gpio, SimulatedPins())),
-        events_path="",
+        alerts=hub,
+        events_path=str(tmp_path / "events.jsonl") if options.get("events") else "",
     )
     runner = threading.Thread(target=pipeline.run, name="pipeline", daemon=True)
     runner.start()
-    page = WebPage(WebConfig(port=0, password_hash=cfg.web.password_hash), config, pipeline, cfg.room)
+    web = WebConfig(port=0, password_hash=cfg.web.password_hash, show_camera=options.get("show_camera", False))
+    page = WebPage(web, config, pipeline, cfg.room)
     page.start()
     try:
         yield page, pipeline, config
@@ -152,9 +186,25 @@ def fetch(driver: Any, path: str, method: str = "GET", headers: dict[str, str] |
     )
 
 
+def log_in_browser(browser: Any, base: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(base + "/login")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait_for(lambda: browser.current_url == base + "/")
+
+
+def screenshot(browser: Any, name: str, fallback: Path) -> None:
+    """Save the browser's page as `name` in $FALLWATCH_SCREENSHOTS (docs/ for the README), else `fallback`."""
+    folder = Path(os.environ.get("FALLWATCH_SCREENSHOTS", fallback))
+    folder.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(folder / name))
+
+
 @needs_model
 def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
-    service: tuple[WebPage, Pipeline, Path], browser: Any, tmp_path: Path
+    service: Service, browser: Any, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -173,21 +223,24 @@ def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
     # the status: the pipeline's state, frame rate and the person MediaPipe finds in the picture
     wait_for(lambda: browser.find_element(By.ID, "people").text == "1")
     assert browser.find_element(By.ID, "state").text == "ok"
-    assert float(browser.find_element(By.ID, "fps").text) > 5
-    snap = browser.find_element(By.ID, "snap")
-    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", snap) == 640)
+    wait_for(lambda: float(browser.find_element(By.ID, "fps").text) > 5)  # a rate needs a few frames
+    # the live view: that person's skeleton on a blank canvas, and no camera picture anywhere
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#skeletons line.bone")) >= 10)
+    assert not browser.find_elements(By.TAG_NAME, "img")
+    status, body = fetch(browser, "/snapshot.jpg")
+    assert status == 403 and "web.show_camera = false" in body and "\n" not in body
+    view = browser.find_element(By.ID, "blank")
+    assert abs(view.size["width"] / view.size["height"] - 640 / 480) < 0.02  # the camera's proportions
 
-    # a zone: four clicks on the snapshot (offsets from its centre), close it, save it
-    width, height = snap.size["width"], snap.size["height"]
+    # a zone: four clicks on the live view (offsets from its centre), close it, save it
+    width, height = view.size["width"], view.size["height"]
     corners = [(-0.3, 0.1), (0.3, 0.1), (0.3, 0.45), (-0.3, 0.45)]  # the floor in front of the door
     for dx, dy in corners:
-        ActionChains(browser).move_to_element_with_offset(snap, int(dx * width), int(dy * height)).click().perform()
+        ActionChains(browser).move_to_element_with_offset(view, int(dx * width), int(dy * height)).click().perform()
     browser.find_element(By.ID, "close").click()
     browser.find_element(By.ID, "save").click()
     wait_for(lambda: browser.find_element(By.ID, "saved").text == "Saved 1 zone(s).")
-    screenshots = Path(os.environ.get("FALLWATCH_SCREENSHOTS", tmp_path))
-    screenshots.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(screenshots / "setup-page.png"))
+    screenshot(browser, "setup-page.png", tmp_path)
 
     # on disk: the polygon where it was clicked, the owner's comments kept, still mode 0600
     saved = load_config(config).events.bed_zones
@@ -200,6 +253,22 @@ def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
     assert runner_alive(pipeline)
 
 
+@needs_model
+@pytest.mark.parametrize("service", [{"show_camera": True}], indirect=True)
+def test_with_show_camera_the_live_view_is_the_camera_picture_with_the_skeletons(
+    service: Service, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    page, _, _ = service
+    log_in_browser(browser, f"http://127.0.0.1:{page.port}")
+    snap = browser.find_element(By.ID, "snap")
+    wait_for(lambda: browser.execute_script("return arguments[0].naturalWidth", snap) == 640)
+    wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#skeletons line.bone")) >= 10)
+    assert not browser.find_elements(By.ID, "blank")
+    assert fetch(browser, "/snapshot.jpg")[0] == 200
+
+
 def runner_alive(pipeline: Pipeline) -> bool:
     """The pipeline is still processing frames after the save (its live frame keeps moving on)."""
     assert pipeline.live is not None
@@ -208,9 +277,7 @@ def runner_alive(pipeline: Pipeline) -> bool:
 
 
 @needs_model
-def test_without_the_password_or_the_csrf_token_everything_is_refused(
-    service: tuple[WebPage, Pipeline, Path], browser: Any
-) -> None:
+def test_without_the_password_or_the_csrf_token_everything_is_refused(service: Service, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
     page, _, config = service
@@ -242,7 +309,7 @@ def test_no_page_without_a_password_hash() -> None:
 
 
 @needs_model
-def test_plain_http_without_a_session_is_refused(service: tuple[WebPage, Pipeline, Path]) -> None:
+def test_plain_http_without_a_session_is_refused(service: Service) -> None:
     """Outside a browser too: a page redirects to /login, data is 401, a change 403."""
     page, _, _ = service
     base = f"http://127.0.0.1:{page.port}"
@@ -259,17 +326,39 @@ def test_plain_http_without_a_session_is_refused(service: tuple[WebPage, Pipelin
         assert refused.value.code == status, path
 
 
-def log_in(base: str) -> tuple[urllib.request.OpenerDirector, str]:
+def log_in(base: str, password: str = PASSWORD) -> tuple[urllib.request.OpenerDirector, str]:
     """A logged-in HTTP client (cookies kept) and the CSRF token its page carries."""
     import http.cookiejar
     import urllib.parse
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    form = urllib.parse.urlencode({"password": PASSWORD}).encode()
+    form = urllib.parse.urlencode({"password": password, "token": login_token(opener, base)}).encode()
     with opener.open(base + "/login", data=form, timeout=10) as answer:  # 303 -> the page
         match = re.search(r'<meta name="csrf" content="([^"]+)">', answer.read().decode())
     assert match, "no CSRF token in the page"
     return opener, match.group(1)
+
+
+def login_token(opener: urllib.request.OpenerDirector, base: str) -> str:
+    """GET the login form (its cookie goes into the opener's jar); the token the form carries."""
+    with opener.open(base + "/login", timeout=10) as answer:
+        match = re.search(r'name="token" value="([^"]+)"', answer.read().decode())
+    assert match, "no token in the login form"
+    return match.group(1)
+
+
+def call(
+    opener: urllib.request.OpenerDirector, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, Any]:
+    """(status, body, headers) of one request; an HTTP error status is an answer too, not an exception."""
+    request = urllib.request.Request(
+        url, data=data, headers=headers or {}, method="POST" if data is not None else "GET"
+    )
+    try:
+        with opener.open(request, timeout=30) as answer:
+            return answer.status, answer.read(), answer.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers
 
 
 @needs_model
@@ -281,7 +370,7 @@ def test_a_zone_saved_through_the_page_silences_the_fall_in_it_without_a_restart
     saved through the page after the detector started, the same fall does not."""
     trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)), encoding="utf-8")
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=""), encoding="utf-8")
     config.chmod(0o600)
     cfg = replay_config(trace)
     pipeline = Pipeline(cfg, sink=NullSink(), alerts=AlertHub(LocalAlarm(cfg.gpio, SimulatedPins())), events_path="")
@@ -380,7 +469,7 @@ def test_run_serves_the_page_while_it_runs_and_needs_a_config_file(
         port = probe.getsockname()[1]
     trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(hash=hash_password(PASSWORD)) + f"port = {port}\n", encoding="utf-8")
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra="") + f"port = {port}\n", encoding="utf-8")
     config.chmod(0o600)
     replay = ["--source", str(trace), "--events", str(tmp_path / "e.jsonl"), "--set", 'pose.type="recorded"']
     replay += ["--set", f'pose.recorded_path="{trace}"', "--set", f'classifier.model="{MODEL}"']
@@ -392,7 +481,7 @@ def test_run_serves_the_page_while_it_runs_and_needs_a_config_file(
 
 
 @needs_model
-def test_a_bad_content_length_is_refused_without_reading(service: tuple[WebPage, Pipeline, Path]) -> None:
+def test_a_bad_content_length_is_refused_without_reading(service: Service) -> None:
     import http.client
 
     page, _, _ = service
@@ -403,3 +492,329 @@ def test_a_bad_content_length_is_refused_without_reading(service: tuple[WebPage,
         connection.endheaders()
         assert connection.getresponse().status == 413, length
         connection.close()
+
+
+# -- events, their skeleton pictures and the history -------------------------------------------------
+FALL_TRACE = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
+
+
+def replay_service(tmp_path: Path, events_log: Path, confirm_s: float = 1.0) -> tuple[WebPage, Pipeline]:
+    """The shipped fall (keypoint trace) through the real pipeline, stepped by the test, with its page."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=""), encoding="utf-8")
+    cfg = replay_config(FALL_TRACE, (f"events.confirm_s={confirm_s}",))
+    hub = AlertHub(LocalAlarm(cfg.gpio, SimulatedPins()))
+    pipeline = Pipeline(cfg, sink=NullSink(), alerts=hub, events_path=str(events_log))
+    page = WebPage(WebConfig(port=0, password_hash=hash_password(PASSWORD)), config, pipeline, "hall")
+    page.start()
+    pipeline.start()
+    return page, pipeline
+
+
+def old_events(log: Path, count: int) -> list[Event]:
+    """`count` events already in the log from before this run, and a line torn by a power cut."""
+    events = [
+        Event("heartbeat", float(i), wall_time=f"2026-11-01T00:{i // 60:02d}:{i % 60:02d}+00:00") for i in range(count)
+    ]
+    writer = EventLog(str(log))
+    for event in events:
+        writer.write(event)
+    writer.close()
+    with log.open("a", encoding="utf-8") as file:
+        file.write('{"event": "fall_al')  # torn: the next run appends after it on a new line
+    return events
+
+
+@needs_model
+def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_log(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    log = tmp_path / "events.jsonl"
+    before = old_events(log, 70)
+    page, pipeline = replay_service(tmp_path, log)
+    base = f"http://127.0.0.1:{page.port}"
+    try:
+        while pipeline.step():
+            pass
+        opener, _ = log_in(base)
+        status = json.loads(call(opener, base + "/status.json")[1])
+        kinds = [e["event"] for e in status["events"]]
+        assert kinds == ["fall_alert", "fall_suspected"], kinds  # newest first
+        for shown in status["events"]:
+            assert shown["picture"], shown
+            code, png, headers = call(opener, f"{base}/events/{shown['id']}.png")
+            keypoints, aspect = pipeline.event_skeletons[shown["id"]]
+            assert code == 200 and headers["Content-Type"] == "image/png"
+            assert png == skeleton_picture(keypoints, aspect)  # the very picture an alarm's push attaches
+        assert call(opener, base + "/events/0123456789abcdef.png")[0] == 404
+
+        # the history: the log, newest first (this run's events, then the old ones), 50 a page
+        first, second = (json.loads(call(opener, f"{base}/history.json?page={n}")[1]) for n in (0, 1))
+        logged = [e.id for e in before] + [e.id for e in pipeline.events]  # in the order written
+        assert [e["id"] for e in first["events"] + second["events"]] == logged[::-1]
+        assert len(first["events"]) == 50 and first["older"] and not second["older"]
+        code, body, _ = call(opener, base + "/history.json?page=-1")
+        assert code == 400 and "page = '-1'" in json.loads(body)["error"]
+
+        # in the browser: the pictures load, the history shows the first page and pages on
+        log_in_browser(browser, base)
+        wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#events img")) == 2)
+        images = browser.find_elements(By.CSS_SELECTOR, "#events img")
+        wait_for(lambda: all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images))
+        wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == 50)
+        assert "fall_alert" in browser.find_element(By.CSS_SELECTOR, "#history tr").text
+        browser.execute_script("document.getElementById('events').previousElementSibling.scrollIntoView()")
+        screenshot(browser, "setup-page-events.png", tmp_path)
+        browser.find_element(By.ID, "older").click()
+        wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == len(logged) - 50)
+    finally:
+        pipeline.stop()
+        page.close()
+
+
+def test_history_reads_the_log_backwards_across_blocks_and_skips_torn_lines(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    events = old_events(log, 1500)  # ~250 kB: several 64 kB blocks, lines cut at block edges
+    with log.open("a", encoding="utf-8") as file:
+        file.write("\n" + Event("fall_alert", 9.0, track_id=3).to_json() + "\n")
+    newest = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    seen, page, older = [], 0, True
+    while older:
+        shown, older = events_page(log, page, per_page=400)
+        seen += shown
+        page += 1
+    assert seen[0] == newest and [e["id"] for e in seen[1:]] == [e.id for e in reversed(events)]
+    assert events_page(log, 99) == ([], False)
+    assert events_page(tmp_path / "not-yet.jsonl", 0) == ([], False)
+    with pytest.raises(ValueError, match="page = -1"):
+        events_page(log, -1)
+
+
+# -- test alert, acknowledge, doctor -----------------------------------------------------------------
+@needs_model
+@pytest.mark.parametrize("service", [{"channels": True}], indirect=True)
+def test_test_alert_goes_through_every_channel_and_the_page_shows_each_delivery(
+    service: Service, browser: Any, receiver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    page, _, _ = service
+    state, _ = receiver
+    log_in_browser(browser, f"http://127.0.0.1:{page.port}")
+    browser.find_element(By.ID, "test-alert").click()
+    wait_for(lambda: browser.find_element(By.ID, "test-result").text == "Queued for 2 channel(s).")
+    items = lambda: [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#test li")]  # noqa: E731
+    wait_for(lambda: len(items()) == 2 and all(": delivered" in text for text in items()))
+    for path in (f"/{TOKEN_1}", f"/{TOKEN_2}"):  # tier 1 and tier 2 both got it
+        assert state.titles(path) == ["FallWatch in mother's room: test alert"], path
+    assert not any(token in text for text in items() for token in (TOKEN_1, TOKEN_2))  # named, not shown
+
+
+@needs_model
+def test_acknowledge_from_the_page_stops_the_open_alert(tmp_path: Path) -> None:
+    page, pipeline = replay_service(tmp_path, tmp_path / "events.jsonl")
+    base = f"http://127.0.0.1:{page.port}"
+    opener, csrf = log_in(base)
+    post = lambda: call(opener, base + "/acknowledge", b"", {"X-CSRF-Token": csrf})  # noqa: E731
+    try:
+        code, body, _ = post()
+        assert code == 409 and json.loads(body) == {"error": "no alert is open"}  # nothing to acknowledge yet
+        while not any(e.event == "fall_alert" for e in pipeline.events):
+            assert pipeline.step(), "the fall never alerted"
+        assert json.loads(call(opener, base + "/status.json")[1])["alert_open"]
+        assert post()[0] == 200
+        assert pipeline.step()  # the next loop turns the acknowledge into its event
+        assert pipeline.events[-1].event == "acknowledged" and pipeline.events[-1].track_id == 1
+        assert isinstance(pipeline.alerts, AlertHub) and pipeline.alerts.alarm.level == "idle"  # buzzer off
+        assert not json.loads(call(opener, base + "/status.json")[1])["alert_open"]
+        assert post()[0] == 409
+    finally:
+        pipeline.stop()
+        page.close()
+
+
+@needs_model
+def test_the_doctor_runs_on_request_with_the_running_camera_and_shows_each_check(
+    service: Service, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    page, _, config = service
+    log_in_browser(browser, f"http://127.0.0.1:{page.port}")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#checks tr")  # not run on page load
+    browser.find_element(By.ID, "doctor").click()
+    rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#checks tr"), timeout=60)
+    checks = {row.find_elements(By.TAG_NAME, "td")[1].text: row.find_elements(By.TAG_NAME, "td") for row in rows}
+    assert {"config", "camera", "pose", "disk"} <= set(checks), sorted(checks)
+    assert [cell.text for cell in checks["config"][:2]] == ["PASS", "config"]
+    assert f"{config} loads and validates" in checks["config"][2].text
+    # the camera and the pose model the service holds: read from it, not opened a second time
+    assert checks["camera"][0].text == "PASS" and "640x480 frames" in checks["camera"][2].text
+    assert checks["pose"][0].text == "PASS" and "runs in this service" in checks["pose"][2].text
+    assert browser.find_element(By.ID, "doctor-result").text in ("ready", *(f"{n} check(s) failed" for n in range(9)))
+
+
+# -- security -----------------------------------------------------------------------------------------
+@needs_model
+@pytest.mark.parametrize("service", [{"channels": True, "events": True}], indirect=True)
+def test_no_secret_reaches_any_page_or_answer(service: Service) -> None:
+    page, pipeline, config = service
+    base = f"http://127.0.0.1:{page.port}"
+    text = config.read_text(encoding="utf-8")
+    password_hash = re.search(r'password_hash = "([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    urls = re.findall(r'"(json://[^"]+)"', text)
+    assert len(urls) == 2
+    secrets = [password_hash, *urls, TOKEN_1, TOKEN_2, MQTT_SECRET, PASSWORD]
+    opener, csrf = log_in(base)
+    wait_for(lambda: pipeline.live is not None)
+    answers = [call(opener, base + path)[1] for path in ("/", "/login", "/app.js", "/status.json", "/history.json")]
+    for path in ("/test-alert", "/doctor", "/acknowledge", "/zones"):
+        answers.append(call(opener, base + path, b"{}", {"X-CSRF-Token": csrf})[1])
+    answers.append(call(opener, base + "/status.json")[1])  # now with the test alert's deliveries
+    for answer in answers:
+        for value in secrets:
+            assert value.encode() not in answer, value
+
+
+@needs_model
+def test_after_five_wrong_passwords_even_the_right_one_waits(service: Service) -> None:
+    import http.cookiejar
+    import urllib.parse
+
+    page, _, _ = service
+    base = f"http://127.0.0.1:{page.port}"
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def attempt(password: str) -> tuple[int, bytes, Any]:
+        form = {"password": password, "token": login_token(opener, base)}
+        return call(opener, base + "/login", urllib.parse.urlencode(form).encode())
+
+    for _ in range(5):
+        assert attempt("guess")[0] == 401
+    code, body, headers = attempt(PASSWORD)
+    assert code == 429 and int(headers["Retry-After"]) >= 29 and b"Too many wrong passwords" in body
+    assert call(opener, base + "/status.json")[0] == 401  # no session came with it
+
+
+def test_the_wait_grows_with_each_wrong_password_and_a_right_one_clears_it() -> None:
+    now = [0.0]
+    limiter = LoginLimiter(free=5, base_s=30.0, max_s=600.0, clock=lambda: now[0])
+    for _ in range(4):
+        limiter.failed("10.0.0.2")
+    assert limiter.wait_s("10.0.0.2") == 0  # four wrong ones cost nothing
+    waits = []
+    for _ in range(7):
+        limiter.failed("10.0.0.2")
+        waits.append(limiter.wait_s("10.0.0.2"))
+        now[0] += waits[-1]
+    assert waits == [30, 60, 120, 240, 480, 600, 600]
+    assert limiter.wait_s("10.0.0.3") == 0  # another address is not held back
+    limiter.succeeded("10.0.0.2")
+    limiter.failed("10.0.0.2")
+    assert limiter.wait_s("10.0.0.2") == 0
+
+
+@needs_model
+def test_the_login_form_and_every_change_refuse_a_forged_request(service: Service) -> None:
+    import http.cookiejar
+    import urllib.parse
+
+    page, _, config = service
+    base = f"http://127.0.0.1:{page.port}"
+    jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    bare = urllib.request.build_opener()  # a forged form on another site: no cookie of ours
+    token = login_token(jar, base)
+    for opener, form, headers in (
+        (bare, {"password": PASSWORD, "token": token}, {}),  # the token without its cookie
+        (jar, {"password": PASSWORD}, {}),  # the cookie without the token
+        (jar, {"password": PASSWORD, "token": token}, {"Origin": "http://evil.example"}),  # another site
+    ):
+        code, _, _ = call(opener, base + "/login", urllib.parse.urlencode(form).encode(), headers)
+        assert code == 403, (form, headers)
+    assert call(jar, base + "/status.json")[0] == 401
+    # logged in, with the right CSRF token, but posted by another site's page
+    opener, csrf = log_in(base)
+    before = config.read_bytes()
+    code, body, _ = call(
+        opener, base + "/zones", b'{"zones": []}', {"X-CSRF-Token": csrf, "Origin": "http://evil.example"}
+    )
+    assert code == 403 and "Origin" in json.loads(body)["error"] and config.read_bytes() == before
+    same = {"X-CSRF-Token": csrf, "Origin": base}
+    assert call(opener, base + "/zones", b'{"zones": []}', same)[0] == 200
+
+
+# -- one page per camera ------------------------------------------------------------------------------
+def test_each_camera_s_page_names_its_own_room_and_state(tmp_path: Path) -> None:
+    """fallwatch@NAME runs one service per camera, each with its own config and web.port."""
+    pages = []
+    for room in ("kitchen", "bedroom"):
+        config = tmp_path / f"{room}.toml"
+        config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=""), encoding="utf-8")
+        pipeline = Pipeline(load_config(None, [f'room="{room}"']), events_path="")
+        page = WebPage(WebConfig(port=0, password_hash=hash_password(PASSWORD)), config, pipeline, room)
+        page.start()
+        pages.append(page)
+    try:
+        for page, room in zip(pages, ("kitchen", "bedroom"), strict=True):
+            base = f"http://127.0.0.1:{page.port}"
+            opener, _ = log_in(base)
+            status = json.loads(call(opener, base + "/status.json")[1])
+            assert (status["room"], status["state"]) == (room, "starting")
+            assert f"<title>FallWatch {room}</title>" in call(opener, base + "/")[1].decode()
+    finally:
+        for page in pages:
+            page.close()
+
+
+# -- the demo with its page ----------------------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@needs_model
+def test_demo_with_web_serves_the_page_on_the_real_clip_and_draws_its_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make demo WEB=PORT`: MediaPipe on the shipped clip; while the demo waits for Enter, the page
+    (one-time password printed) shows the demo's fall with the skeleton pictures; the video shows the
+    page's address at the bottom of every frame."""
+    import io
+
+    import cv2
+
+    import edge.commands.demo
+    from edge.cli import main as cli_main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(edge.commands.demo, "MODEL", MODEL)
+    port, said, seen = free_port(), [], {}
+    base = f"http://127.0.0.1:{port}"
+
+    class Enter(io.StringIO):
+        """The person at the terminal: looks at the page, then presses Enter."""
+
+        def readline(self, *args: Any) -> str:
+            said.append(capsys.readouterr().out)
+            match = re.search(r"\(password: (\S+)\); Enter stops it", said[-1])
+            assert match, said[-1]
+            opener, _ = log_in(base, match.group(1))
+            seen.update(json.loads(call(opener, base + "/status.json")[1]))
+            return "\n"
+
+    monkeypatch.setattr("sys.stdin", Enter())
+    assert cli_main(["demo", "--web", str(port)]) == 0
+    assert f"set-up page: {base}/" in said[0]
+    assert [e["event"] for e in seen["events"]][-2:] == ["fall_alert", "fall_suspected"]
+    assert all(e["picture"] for e in seen["events"] if e["track_id"] is not None)
+    config = tmp_path / "out" / "demo" / "config.toml"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    with pytest.raises(urllib.error.URLError):  # Enter stopped the page
+        urllib.request.urlopen(base + "/login", timeout=2)
+    clip = cv2.VideoCapture(str(CLIP)).read()[1].astype(float)
+    video = cv2.VideoCapture(str(tmp_path / "out" / "demo" / "demo.mp4")).read()[1].astype(float)
+    assert np.abs(clip - video)[-24:, :320].mean() > 15  # the address, at the bottom left
+    assert np.abs(clip - video)[:-40].mean() < 10  # the room above it is the clip's

@@ -263,10 +263,13 @@ class Notifier:
         return channels
 
     def test(self) -> str:
-        """Queue a test message for tier 1 (Home Assistant's Test button); its key."""
+        """Queue a test message for every channel of every tier (Home Assistant's Test button, the
+        set-up page's Test alert); its key (`outbox.deliveries(key)` says how each delivery went)."""
         key = f"test-{uuid.uuid4().hex}"
-        self.enqueue(Message(key, f"FallWatch in {self.room}: test alert",
-                             f"A test alert from FallWatch in {self.room}. Nothing happened.", "test"))  # fmt: skip
+        self.outbox.enqueue(Message(key, f"FallWatch in {self.room}: test alert",
+                                    f"A test alert from FallWatch in {self.room}. Nothing happened.", "test"),
+                            [channel.key for channel in self.channels])  # fmt: skip
+        self._wake()
         return key
 
     def enqueue(self, message: Message) -> None:

@@ -207,13 +207,15 @@ class Outbox:
             )
         return len(keys)
 
-    def deliveries(self) -> list[Delivery]:
-        """Every delivery, oldest alert first, for `fallwatch outbox`."""
+    def deliveries(self, key: str | None = None) -> list[Delivery]:
+        """Every delivery (or those of alert `key`), oldest alert first, for `fallwatch outbox`."""
         rows = (
             self._db()
             .execute(
                 """SELECT d.key, d.channel, m.kind, m.title, m.created, d.state, d.attempts, d.detail
-            FROM deliveries d JOIN messages m ON m.key = d.key ORDER BY m.created, m.rowid, d.channel"""
+            FROM deliveries d JOIN messages m ON m.key = d.key WHERE ? IS NULL OR d.key = ?
+            ORDER BY m.created, m.rowid, d.channel""",
+                (key, key),
             )
             .fetchall()
         )

@@ -5,16 +5,28 @@ beside it), re-encoded smaller with every frame and its time kept. Everything ru
 decodes it, MediaPipe finds the pose, then tracking, windows, features, the classifier, the fall rule,
 the alert hub (simulated GPIO, no push channel), the events log and the annotated video (the real room
 with the skeleton, the person's id, class and state drawn on every frame).
+
+`fallwatch demo --web PORT` (`make demo WEB=PORT`) also serves the set-up page for the demo on
+127.0.0.1:PORT, with a one-time password it prints; the video shows the page's address, and the page
+stays up after the clip (its events, their skeletons, the history, zones saved into out/demo/config.toml)
+until Enter is pressed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import edge
+
+if TYPE_CHECKING:
+    from edge.config import Config
+    from edge.pipeline import Pipeline, Summary
 
 CLIP = Path(__file__).resolve().parents[1] / "demo_data" / "gmdcsa24_fall.mp4"
 MODEL = Path(edge.__file__).resolve().parents[1] / "models" / "fallwatch.onnx"
@@ -24,7 +36,22 @@ CONFIRM_S = 2.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """No arguments: the demo needs no camera and no configuration."""
+    """No camera and no configuration needed; --web PORT also serves the set-up page."""
+    parser.add_argument(
+        "--web", type=int, default=0, metavar="PORT", help="also serve the set-up page on 127.0.0.1:PORT (0: off)"
+    )
+
+
+def web_config(folder: Path, port: int) -> tuple[Path, str]:
+    """A config file (mode 0600) for the demo's set-up page on 127.0.0.1:`port`; its path and the
+    one-time password it holds the hash of."""
+    from edge.web.auth import hash_password
+
+    password = secrets.token_urlsafe(9)
+    path = folder / "config.toml"
+    path.write_text(f'[web]\nport = {port}\npassword_hash = "{hash_password(password)}"\n', encoding="utf-8")
+    path.chmod(0o600)
+    return path, password
 
 
 def demo_overrides(out: Path, model: Path) -> list[str]:
@@ -42,8 +69,8 @@ def demo_overrides(out: Path, model: Path) -> list[str]:
 
 def main(args: argparse.Namespace) -> int:
     from edge.classifier import FEATURES_FILE
+    from edge.commands.run import start_web
     from edge.config import load_config
-    from edge.event_kinds import KINDS
     from edge.features import FeatureConfig
     from edge.pipeline import build_pipeline
 
@@ -53,12 +80,30 @@ def main(args: argparse.Namespace) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     events_log = OUT / "events.jsonl"
     events_log.unlink(missing_ok=True)  # this run's events only
-    cfg = load_config(None, demo_overrides(OUT, MODEL))
+    config, password = web_config(OUT, args.web) if args.web else (None, "")
+    cfg = load_config(config, demo_overrides(OUT, MODEL))
     trained = MODEL.parent / FEATURES_FILE
-    if trained.is_file():  # the demo has no config file: take the windows the shipped model was trained on
+    if trained.is_file():  # the demo's config has no [features]: take the windows the shipped model was trained on
         cfg.features = FeatureConfig.from_dict(json.loads(trained.read_text(encoding="utf-8")))
     pipeline = build_pipeline(cfg)
-    summary = pipeline.run()
+    web = start_web(cfg, str(config), pipeline) if config is not None else None
+    try:
+        summary = pipeline.run()
+        _report(pipeline, summary, cfg)
+        if web is not None:
+            print(f"The set-up page stays up at http://127.0.0.1:{web.port}/ (password: {password}); Enter stops it.")
+            with contextlib.suppress(EOFError, KeyboardInterrupt):  # no terminal (a test, CI), or Ctrl-C
+                input()
+    finally:
+        if web is not None:
+            web.close()
+    return 0
+
+
+def _report(pipeline: Pipeline, summary: Summary, cfg: Config) -> None:
+    """What happened, in words, and where the video and the events log are."""
+    from edge.event_kinds import KINDS
+
     print(f"FallWatch demo: a real fall from GMDCSA24 ({CLIP.name}), MediaPipe pose, no camera.")
     print(
         f"Pipeline: video -> MediaPipe -> tracking -> windows -> {pipeline.classifier.name} -> events "
@@ -75,4 +120,3 @@ def main(args: argparse.Namespace) -> int:
     print(summary.format())
     print(f"Annotated video (the room, skeleton, id, class, state on every frame): {Path(cfg.output.uri).resolve()}")
     print(f"Events log (JSON lines): {Path(cfg.log.events).resolve()}")
-    return 0

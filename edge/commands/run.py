@@ -61,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     pipeline = build_pipeline(cfg)
     web: WebPage | None = None
     try:
-        web = _start_web(cfg, args.config, pipeline) if cfg.web.port else None  # a port in use: OSError below
+        web = start_web(cfg, args.config, pipeline) if cfg.web.port else None  # a port in use: OSError below
         summary = pipeline.run()
     except (SourceError, OutputError, TraceError) as exc:
         print(f"fallwatch run: {exc}", file=sys.stderr)
@@ -84,13 +84,14 @@ def main(args: argparse.Namespace) -> int:
     return 3 if problems else 0
 
 
-def _start_web(cfg: Config, config_path: str, pipeline: Pipeline) -> WebPage:
+def start_web(cfg: Config, config_path: str, pipeline: Pipeline) -> WebPage:
     """The set-up page (edge/web) on cfg.web.host:port, serving this pipeline."""
     from edge.web.server import WebPage
 
     web = WebPage(cfg.web, config_path, pipeline, cfg.room)
     web.start()
-    print(f"set-up page: http://{cfg.web.host}:{web.port}/")
+    pipeline.note = f"set-up page: http://{cfg.web.host}:{web.port}/"
+    print(pipeline.note)
     return web
 
 

@@ -40,11 +40,12 @@ class PersonAnnotation:
             raise ValueError(f"PersonAnnotation: expected keypoints shaped (18, 3), got {np.shape(self.keypoints)}")
 
 
-def draw_annotations(image: np.ndarray, people: list[PersonAnnotation], status: str = "") -> np.ndarray:
-    """A BGR copy of `image` (BGR or grey) with each person's skeleton and label drawn, plus a status line.
+def draw_annotations(image: np.ndarray, people: list[PersonAnnotation], status: str = "", note: str = "") -> np.ndarray:
+    """A BGR copy of `image` (BGR or grey) with each person's skeleton and label drawn, plus a status line
+    at the top and a `note` at the bottom (e.g. the set-up page's address).
 
     The input frame is never modified; with nobody in view the copy is returned unannotated but for
-    `status` (e.g. "source lost"), so the output never stalls on what the classifier says.
+    `status` (e.g. "source lost") and `note`, so the output never stalls on what the classifier says.
     """
     out = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image.copy()
     height, width = out.shape[:2]
@@ -68,4 +69,8 @@ def draw_annotations(image: np.ndarray, people: list[PersonAnnotation], status: 
     if status:
         cv2.putText(out, status, (8, int(24 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 255), thick,
                     cv2.LINE_AA)  # fmt: skip
+    if note:
+        corner = (8, height - int(10 * scale))
+        for colour, weight in (((0, 0, 0), thick + 2), ((255, 255, 255), thick)):  # white, outlined: any background
+            cv2.putText(out, note, corner, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, colour, weight, cv2.LINE_AA)
     return out

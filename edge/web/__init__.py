@@ -4,6 +4,8 @@
     page.start()                                     # a daemon thread serves it
     page.close()
 
-auth.py: the password hash and the logged-in sessions (cookie + CSRF token). zones.py: the bed zones
-written into the config file. server.py: the pages and their routes.
+auth.py: the password hash, the logged-in sessions (cookie + CSRF token) and the limit on wrong
+passwords. zones.py: the bed zones written into the config file. history.py: pages of the events log.
+state.py: what the page shows of the running pipeline and alert hub. page.py: the HTML and script.
+server.py: the routes.
 """

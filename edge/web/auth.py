@@ -1,4 +1,5 @@
-"""The page's password (stored as an scrypt hash, never in clear) and its logged-in sessions.
+"""The page's password (stored as an scrypt hash, never in clear), its logged-in sessions, and the
+limit on wrong passwords.
 
 A session is a random id in an HttpOnly, SameSite=Strict cookie plus its own CSRF token, which every
 change must send back (X-CSRF-Token); sessions live in memory, so a restart logs everybody out.
@@ -12,6 +13,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 
 # scrypt's cost: 2**14 * 8 * 128 bytes = 16 MiB and ~50 ms per try; enough for a password on the LAN.
 _N, _R, _P = 2**14, 8, 1
@@ -68,3 +70,37 @@ class Sessions:
     def end(self, sid: str | None) -> None:
         with self._lock:
             self._sessions.pop(sid or "", None)
+
+
+class LoginLimiter:
+    """Wrong passwords per client address: the first `free` in a row cost nothing; from then on the
+    address must wait before its next try, base_s after the first of them, doubling with each further
+    wrong password, up to max_s. A right password clears the address. Thread-safe."""
+
+    def __init__(
+        self, free: int = 5, base_s: float = 30.0, max_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.free, self.base_s, self.max_s, self.clock = free, base_s, max_s, clock
+        self._lock = threading.Lock()
+        self._wrong: dict[str, tuple[int, float]] = {}  # address -> (wrong passwords in a row, locked until)
+
+    def wait_s(self, address: str) -> float:
+        """Seconds `address` must still wait before it may try a password (0: it may try now)."""
+        with self._lock:
+            _, until = self._wrong.get(address, (0, 0.0))
+            return max(0.0, until - self.clock())
+
+    def failed(self, address: str) -> None:
+        """`address` sent a wrong password."""
+        with self._lock:
+            now = self.clock()
+            if len(self._wrong) > 10_000:  # forget the addresses no longer locked (memory bound)
+                self._wrong = {a: entry for a, entry in self._wrong.items() if entry[1] > now}
+            count = self._wrong.get(address, (0, 0.0))[0] + 1
+            wait = min(self.max_s, self.base_s * 2 ** (count - self.free)) if count >= self.free else 0.0
+            self._wrong[address] = (count, now + wait)
+
+    def succeeded(self, address: str) -> None:
+        """`address` sent the right password: its count starts again."""
+        with self._lock:
+            self._wrong.pop(address, None)

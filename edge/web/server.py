@@ -1,14 +1,23 @@
-"""The page's HTTP server: login, status, the snapshot, and the bed zones saved and applied live.
+"""The page's HTTP server: login, status and the live view, events and their history, the bed zones
+saved and applied live, a test alert, acknowledge, and the doctor's checks.
 
 Routes (every one but /login needs a logged-in session; a page without one redirects to /login, data
-and changes without one get 401/403; every change needs the session's CSRF token in X-CSRF-Token):
-  GET  /login, POST /login      the password form; a right password sets the session cookie
-  GET  /                        status and the zone editor (edge/web/page.py)
+and changes without one get 401/403; every POST must come from the page's own origin, and every change
+needs the session's CSRF token in X-CSRF-Token; the login form carries its own token):
+  GET  /login, POST /login      the password form; a right password sets the session cookie; after
+                                LoginLimiter's free wrong passwords an address waits, longer each time
+  GET  /                        the page (edge/web/page.py)
   GET  /app.js                  the page's script
-  GET  /status.json             state, fps, people in view, the latest events, the bed zones
-  GET  /snapshot.jpg            the latest camera frame
+  GET  /status.json             state, fps, people, live skeletons, latest events, zones, open alert,
+                                the last test alert's deliveries
+  GET  /snapshot.jpg            the latest camera frame, only with web.show_camera (else 403)
+  GET  /events/<id>.png         the skeleton picture of a latest event's person (as alerts attach it)
+  GET  /history.json?page=N     the events log, newest first, edge.web.history.PER_PAGE a page
   POST /zones                   {"zones": [[[x, y], ...], ...]}: validated, saved to the config file,
                                 applied to the running detector
+  POST /test-alert              a test message to every push channel of every tier
+  POST /acknowledge             acknowledges the open alert (as Home Assistant's button does)
+  POST /doctor                  runs `fallwatch doctor`'s checks on this service's config
   POST /logout                  ends the session
 """
 
@@ -17,31 +26,44 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
+import re
+import secrets
+import threading
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
-from edge.config import ConfigError, WebConfig
+from edge.alerts import AlertHub
+from edge.alerts.hub import MQTT_PASSWORD_ENV
+from edge.alerts.notify import all_urls, skeleton_picture
+from edge.alerts.redact import SecretFilter
+from edge.config import ConfigError, WebConfig, secret
+from edge.doctor import run_checks
 from edge.local_http import LocalServer, send
 from edge.pipeline import Pipeline
 from edge.web import page
-from edge.web.auth import Sessions, verify_password
+from edge.web.auth import LoginLimiter, Sessions, verify_password
+from edge.web.history import events_page
+from edge.web.state import held_checks, open_alert, status, test_deliveries
 from edge.web.zones import save_bed_zones
 
 logger = logging.getLogger(__name__)
 
 COOKIE = "fallwatch_session"
+LOGIN_COOKIE = "fallwatch_login"
 MAX_BODY = 64 * 1024
-LATEST_EVENTS = 10
+_EVENT_PICTURE = re.compile(r"^/events/([0-9A-Za-z_-]{1,64})\.png$")
+HTML = "text/html; charset=utf-8"
 
 
 class WebPage:
     """Serves the page for `pipeline` on cfg.host:cfg.port (0 = a free port; `port` says which).
 
-    config_path: the config file the zones are saved into (the running service's own file).
+    config_path: the config file the zones are saved into and the doctor checks (the service's own).
     """
 
     def __init__(self, cfg: WebConfig, config_path: str | Path, pipeline: Pipeline, room: str = "room") -> None:
@@ -49,6 +71,13 @@ class WebPage:
             raise ConfigError("web.password_hash = '': the page is never served without a password")
         self.cfg, self.config_path, self.pipeline, self.room = cfg, Path(config_path), pipeline, room
         self.sessions = Sessions(cfg.session_h * 3600)
+        self.limiter = LoginLimiter()
+        # every answer is scrubbed of these, whatever a route put in it
+        notify, mqtt = pipeline.cfg.notify, pipeline.cfg.mqtt
+        hidden = [*all_urls(notify), secret(mqtt.password, MQTT_PASSWORD_ENV), cfg.password_hash]
+        self.secrets = SecretFilter([*hidden, pipeline.cfg.web.password_hash])
+        self._doctor = threading.Lock()
+        self._test_key = ""
         self.server = LocalServer(cfg.host, cfg.port, self._get, self._post, "fallwatch-web")
         self.port = self.server.port
 
@@ -61,107 +90,190 @@ class WebPage:
 
     # -- routes -------------------------------------------------------------------------------------
     def _get(self, req: BaseHTTPRequestHandler) -> None:
-        path = req.path.split("?", 1)[0]
+        path, _, query = req.path.partition("?")
         if path == "/login":
-            return send(req, 200, page.login(self.room, ""), "text/html; charset=utf-8")
-        csrf = self.sessions.csrf(_session(req))
+            return self._login_form(req, "", 200)
+        csrf = self.sessions.csrf(_cookie(req, COOKIE))
         if csrf is None:
             if path == "/":
                 return _redirect(req, "/login")
-            return _send_json(req, 401, {"error": "log in first"})
+            return self._json(req, 401, {"error": "log in first"})
         if path == "/":
-            return send(req, 200, page.main(self.room, csrf), "text/html; charset=utf-8")
+            return send(req, 200, page.main(self.room, csrf, self.cfg.show_camera), HTML)
         if path == "/app.js":
             return send(req, 200, page.SCRIPT, "text/javascript; charset=utf-8")
         if path == "/status.json":
-            return _send_json(req, 200, self.status())
+            return self._json(req, 200, self.status())
         if path == "/snapshot.jpg":
             return self._snapshot(req)
-        _send_json(req, 404, {"error": "no such page"})
+        if path == "/history.json":
+            return self._history(req, query)
+        picture = _EVENT_PICTURE.match(path)
+        if picture:
+            return self._event_picture(req, picture.group(1))
+        self._json(req, 404, {"error": "no such page"})
 
     def _post(self, req: BaseHTTPRequestHandler) -> None:
         path = req.path.split("?", 1)[0]
         length = req.headers.get("Content-Length") or "0"
         if not length.isdigit() or int(length) > MAX_BODY:
-            return _send_json(req, 413, {"error": f"Content-Length must be 0..{MAX_BODY}"})
+            return self._json(req, 413, {"error": f"Content-Length must be 0..{MAX_BODY}"})
         body = req.rfile.read(int(length))
+        if not _same_origin(req):
+            logger.warning("web: a POST from another site (%s) was refused", req.headers.get("Origin"))
+            return self._json(req, 403, {"error": "Origin: requests from another site are refused"})
         if path == "/login":
             return self._login(req, body)
-        sid = _session(req)
+        sid = _cookie(req, COOKIE)
         csrf = self.sessions.csrf(sid)
         if csrf is None:
-            return _send_json(req, 403, {"error": "log in first"})
+            return self._json(req, 403, {"error": "log in first"})
         if not _same(req.headers.get("X-CSRF-Token", ""), csrf):
             logger.warning("web: a change from %s without the CSRF token was refused", req.client_address[0])
-            return _send_json(req, 403, {"error": "missing or wrong CSRF token"})
+            return self._json(req, 403, {"error": "X-CSRF-Token: missing or wrong"})
         if path == "/zones":
             return self._zones(req, body)
+        if path == "/test-alert":
+            return self._test_alert(req)
+        if path == "/acknowledge":
+            return self._acknowledge(req)
+        if path == "/doctor":
+            return self._run_doctor(req)
         if path == "/logout":
             self.sessions.end(sid)
-            return _send_json(req, 200, {"ok": True})
-        _send_json(req, 404, {"error": "no such page"})
+            return self._json(req, 200, {"ok": True})
+        self._json(req, 404, {"error": "no such page"})
+
+    # -- login --------------------------------------------------------------------------------------
+    def _login_form(self, req: BaseHTTPRequestHandler, error: str, code: int, wait_s: float = 0.0) -> None:
+        """The form, with a fresh login token in both a cookie and the form (they must match)."""
+        token = secrets.token_urlsafe(24)
+        headers = [("Set-Cookie", f"{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login")]
+        if wait_s:
+            headers.append(("Retry-After", str(math.ceil(wait_s))))
+        send(req, code, page.login(self.room, error, token), HTML, headers)
 
     def _login(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
-        password = parse_qs(body.decode("utf-8", "replace")).get("password", [""])[0]
-        if not verify_password(password, self.cfg.password_hash):
-            logger.warning("web: a wrong password from %s", req.client_address[0])
-            return send(req, 401, page.login(self.room, "Wrong password."), "text/html; charset=utf-8")
+        address = req.client_address[0]
+        wait = self.limiter.wait_s(address)
+        if wait > 0:  # refused before the password is even looked at
+            return self._login_form(req, f"Too many wrong passwords: wait {math.ceil(wait)} s.", 429, wait)
+        form = parse_qs(body.decode("utf-8", "replace"))
+        if not _same(form.get("token", [""])[0], _cookie(req, LOGIN_COOKIE) or ""):
+            return self._login_form(req, "The form had expired: log in again.", 403)
+        if not verify_password(form.get("password", [""])[0], self.cfg.password_hash):
+            self.limiter.failed(address)
+            logger.warning("web: a wrong password from %s", address)
+            return self._login_form(req, "Wrong password.", 401)
+        self.limiter.succeeded(address)
         sid, _ = self.sessions.create()
         cookie = f"{COOKIE}={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age={int(self.sessions.lifetime_s)}"
         _redirect(req, "/", cookie)
 
+    # -- changes ------------------------------------------------------------------------------------
     def _zones(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
         try:
             zones = json.loads(body)["zones"]
             saved = save_bed_zones(self.config_path, zones)
         except (ValueError, KeyError, TypeError) as exc:  # ConfigError is a ValueError
-            return _send_json(req, 400, {"error": str(exc) if isinstance(exc, ConfigError) else "bad request"})
+            error = str(exc) if isinstance(exc, ConfigError) else 'the body must be {"zones": [...]}'
+            return self._json(req, 400, {"error": error})
         detector = self.pipeline.detector
         if detector is not None:  # one assignment: the detector's thread sees the old or the new list
             detector.events.cfg.bed_zones = saved
         logger.info("web: %d bed zone(s) saved to %s and applied", len(saved), self.config_path)
-        _send_json(req, 200, {"zones": saved})
+        self._json(req, 200, {"zones": saved})
 
+    def _hub(self, req: BaseHTTPRequestHandler) -> AlertHub | None:
+        """The running alert hub, or None after answering 503 (not started yet)."""
+        hub = self.pipeline.alerts
+        if isinstance(hub, AlertHub):
+            return hub
+        self._json(req, 503, {"error": "the alerts have not started yet"})
+        return None
+
+    def _test_alert(self, req: BaseHTTPRequestHandler) -> None:
+        hub = self._hub(req)
+        if hub is None:
+            return
+        if hub.notifier is None:
+            return self._json(req, 409, {"error": "notify.urls is empty: no push channel to test"})
+        self._test_key = hub.notifier.test()
+        logger.warning("web: test alert queued by %s (key %s)", req.client_address[0], self._test_key)
+        self._json(req, 200, {"deliveries": test_deliveries(hub, self._test_key)})
+
+    def _acknowledge(self, req: BaseHTTPRequestHandler) -> None:
+        hub = self._hub(req)
+        if hub is None:
+            return
+        if not open_alert(hub):
+            return self._json(req, 409, {"error": "no alert is open"})
+        hub.acknowledge(f"the set-up page from {req.client_address[0]}")
+        self._json(req, 200, {"ok": True})
+
+    def _run_doctor(self, req: BaseHTTPRequestHandler) -> None:
+        if not self._doctor.acquire(blocking=False):
+            return self._json(req, 409, {"error": "the checks are already running"})
+        try:
+            checks = run_checks(str(self.config_path), held=held_checks(self.pipeline))
+        finally:
+            self._doctor.release()
+        rows = [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks]
+        self._json(req, 200, {"checks": rows})
+
+    # -- pictures and data --------------------------------------------------------------------------
     def _snapshot(self, req: BaseHTTPRequestHandler) -> None:
         import cv2
 
+        if not self.cfg.show_camera:
+            return self._json(req, 403, {"error": "web.show_camera = false: the camera picture stays in the room"})
         live = self.pipeline.live
         if live is None:
-            return _send_json(req, 503, {"error": "no frame yet"})
+            return self._json(req, 503, {"error": "no frame yet"})
         ok, jpeg = cv2.imencode(".jpg", live.image, [cv2.IMWRITE_JPEG_QUALITY, 85])
         send(req, 200 if ok else 500, jpeg.tobytes() if ok else b"", "image/jpeg")
 
+    def _event_picture(self, req: BaseHTTPRequestHandler, event_id: str) -> None:
+        skeleton = self.pipeline.event_skeletons.get(event_id)
+        if skeleton is None:
+            return self._json(req, 404, {"error": f"event {event_id}: no skeleton kept (only the latest events)"})
+        send(req, 200, skeleton_picture(*skeleton), "image/png")
+
+    def _history(self, req: BaseHTTPRequestHandler, query: str) -> None:
+        number = parse_qs(query).get("page", ["0"])[0]
+        if not number.isdigit():
+            return self._json(req, 400, {"error": f"page = {number!r}: must be a whole number, 0 = the newest"})
+        path = self.pipeline.events_path
+        events, older = events_page(path, int(number)) if path else ([], False)
+        self._json(req, 200, {"page": int(number), "events": events, "older": older, "logged": bool(path)})
+
     def status(self) -> dict[str, Any]:
-        """What the page shows: the room's state, fps, people in view, the latest events, the zones."""
-        live, events = self.pipeline.live, self.pipeline.events[-LATEST_EVENTS:]
-        states = set(live.states.values()) if live is not None else set()
-        state = next((s for s in ("alert", "suspected") if s in states), "ok")
-        if live is None:
-            state = "starting"
-        elif live.source_lost:
-            state = "camera lost"
-        detector = self.pipeline.detector
-        return {
-            "room": self.room,
-            "state": state,
-            "fps": round(live.fps, 1) if live is not None else 0.0,
-            "people": live.people if live is not None else 0,
-            "video_time": live.video_time if live is not None else None,
-            "events": [
-                {"event": e.event, "video_time": e.video_time, "wall_time": e.wall_time, "track_id": e.track_id}
-                for e in reversed(events)
-            ],
-            "zones": detector.events.cfg.bed_zones if detector is not None else [],
-        }
+        """What the page shows (edge.web.state.status) and the last test alert's deliveries."""
+        data = status(self.pipeline, self.room, self.cfg.show_camera)
+        hub = self.pipeline.alerts
+        data["test"] = test_deliveries(hub, self._test_key) if self._test_key and isinstance(hub, AlertHub) else []
+        return data
+
+    def _json(self, req: BaseHTTPRequestHandler, code: int, data: Any) -> None:
+        send(req, code, self.secrets.scrub(json.dumps(data)), "application/json")
 
 
-def _session(req: BaseHTTPRequestHandler) -> str | None:
+def _cookie(req: BaseHTTPRequestHandler, name: str) -> str | None:
     cookie = SimpleCookie(req.headers.get("Cookie") or "")
-    return cookie[COOKIE].value if COOKIE in cookie else None
+    return cookie[name].value if name in cookie else None
 
 
 def _same(given: str, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _same_origin(req: BaseHTTPRequestHandler) -> bool:
+    """A browser's POST names the page it came from (Origin); it must be this server as the browser
+    reached it (Host). A client that sends no Origin (curl, a script on the device) is no browser."""
+    origin = req.headers.get("Origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == (req.headers.get("Host") or "") and origin.startswith("http://")
 
 
 def _redirect(req: BaseHTTPRequestHandler, to: str, cookie: str = "") -> None:
@@ -171,7 +283,3 @@ def _redirect(req: BaseHTTPRequestHandler, to: str, cookie: str = "") -> None:
         req.send_header("Set-Cookie", cookie)
     req.send_header("Content-Length", "0")
     req.end_headers()
-
-
-def _send_json(req: BaseHTTPRequestHandler, status: int, data: Any) -> None:
-    send(req, status, json.dumps(data), "application/json")
