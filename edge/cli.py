@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify-test": ("edge.commands.notify_test", "send a test message through every configured notification channel"),
     "outbox": ("edge.commands.outbox", "list, retry now or drop the alerts waiting in the outbox"),
     "web-password": ("edge.commands.web_password", "hash a password for the set-up page (web.password_hash)"),
+    "config-example": ("edge.commands.config_example", "print the example config, every key with its doc and default"),
 }
 
 
