@@ -10,7 +10,6 @@ import logging
 import sys
 
 from edge import __version__
-from edge.config import ConfigError
 
 # name -> (module, one-line help). A static map: nothing is probed at import time.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -46,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from edge.config import ConfigError  # after --help: the config's declarations take a while to import
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

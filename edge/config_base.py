@@ -57,7 +57,7 @@ class Section(BaseModel):
     """A config section: unknown keys refused, no type coercion but int -> float; bad values raise
     ConfigError("section.key = value: requirement") from construction too."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=(), defer_build=True)
 
     def __init__(self, **data: Any) -> None:
         try:
