@@ -24,7 +24,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
-from edge.config_base import SECTION_KEYS, ConfigError, Section, bounds, check, describe, extra, model_in, setting
+from edge.config_base import (
+    SECTION_KEYS,
+    ConfigError,
+    Section,
+    bounds,
+    check,
+    describe,
+    extra,
+    limits,
+    model_in,
+    setting,
+)
 from edge.features import FeatureConfig
 
 if sys.version_info >= (3, 11):
@@ -851,18 +862,12 @@ def form_fields(cfg: Config, section: str) -> list[FormField]:
             continue
         kind, choices = _kind(info.annotation)
         secret_key = bool(extra(info, "secret"))
-        limits = {
-            rule: getattr(item, rule)
-            for item in info.metadata
-            for rule in ("gt", "ge", "lt", "le")
-            if hasattr(item, rule)
-        }
         fields.append(
             FormField(
                 key=f"{section}.{name}" if section else name,
                 kind=kind,
                 choices=choices,
-                limits=limits,
+                limits=limits(info),
                 bounds=bounds(info),
                 unit=extra(info, "unit") or "",
                 default=_public(info.get_default(call_default_factory=True)),

@@ -39,8 +39,8 @@ def setting(default: Any, doc: str, *, unit: str = "", secret: bool = False, **c
     """Declare one key: its default, its one-line doc, its bounds (gt, ge, lt, le; or another pydantic
     Field argument such as strict), the unit they are in, and whether it holds a secret (then no message
     or page shows its value)."""
-    extra = {name: value for name, value in (("unit", unit), ("secret", secret)) if value}
-    return Field(default, description=doc, json_schema_extra=extra or None, **constraints)
+    marks = {name: value for name, value in (("unit", unit), ("secret", secret)) if value}
+    return Field(default, description=doc, json_schema_extra=marks or None, **constraints)
 
 
 def check(ok: bool, key: str, value: Any, requirement: str) -> None:
@@ -79,15 +79,20 @@ def extra(info: FieldInfo, name: str) -> Any:
     return info.json_schema_extra.get(name) if isinstance(info.json_schema_extra, dict) else None
 
 
+def limits(info: FieldInfo) -> dict[str, float]:
+    """The field's declared bounds by name: {"gt": 0, "le": 1}."""
+    return {name: getattr(rule, name) for rule in info.metadata for name in SYMBOLS if hasattr(rule, name)}
+
+
 def bounds(info: FieldInfo) -> str:
     """The field's bounds in words, with its unit: "> 0", "in [0, 1)", "in [0, 60] seconds"; "" for none."""
-    limits = {name: getattr(rule, name) for rule in info.metadata for name in SYMBOLS if hasattr(rule, name)}
-    low = f"({limits['gt']:g}" if "gt" in limits else f"[{limits['ge']:g}" if "ge" in limits else ""
-    high = f"{limits['lt']:g})" if "lt" in limits else f"{limits['le']:g}]" if "le" in limits else ""
+    found = limits(info)
+    low = f"({found['gt']:g}" if "gt" in found else f"[{found['ge']:g}" if "ge" in found else ""
+    high = f"{found['lt']:g})" if "lt" in found else f"{found['le']:g}]" if "le" in found else ""
     if low and high:
         text = f"in {low}, {high}"
-    elif limits:
-        ((name, limit),) = limits.items()
+    elif found:
+        ((name, limit),) = found.items()
         text = f"{SYMBOLS[name]} {limit:g}"
     else:
         return ""
