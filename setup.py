@@ -45,6 +45,8 @@ setup(
     packages=find_packages(include=["edge", "edge.*"]),
     install_requires=[
         "numpy>=1.24,<2",
+        # the config declaration (edge/config.py): validation, the example file, the page's forms
+        "pydantic>=2.7,<3",
         "protobuf>=4.25,<5",
         "tomli>=2; python_version<'3.11'",
         "tqdm>=4.60",

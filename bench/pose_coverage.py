@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +68,10 @@ def main() -> None:
     parser.add_argument("--pose-cache", default="~/.cache/fallwatch/pose")
     args = parser.parse_args()
     root = Path(args.data)
-    cfg = replace(PoseConfig(), **BASELINE) if args.baseline else PoseConfig()
+    cfg = PoseConfig().replace(**BASELINE) if args.baseline else PoseConfig()
     for text in args.set:
         keys, value = parse_override(text)
-        cfg = replace(cfg, **{keys[-1]: value})
+        cfg = cfg.replace(**{keys[-1]: value})
     pose = VideoPose(cfg, Path(args.pose_cache).expanduser())
     labels = {}
     try:

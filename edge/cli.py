@@ -10,7 +10,6 @@ import logging
 import sys
 
 from edge import __version__
-from edge.config import ConfigError
 
 # name -> (module, one-line help). A static map: nothing is probed at import time.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify-test": ("edge.commands.notify_test", "send a test message through every configured notification channel"),
     "outbox": ("edge.commands.outbox", "list, retry now or drop the alerts waiting in the outbox"),
     "web-password": ("edge.commands.web_password", "hash a password for the set-up page (web.password_hash)"),
+    "config-example": ("edge.commands.config_example", "print the example config, every key with its doc and default"),
 }
 
 
@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from edge.config import ConfigError  # after --help: the config's declarations take a while to import
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -26,11 +26,12 @@ Missing keypoints (confidence below `min_confidence`) give zero bones and zero v
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import ConfigDict, field_validator, model_validator
 
+from edge.config_base import Section, check, setting
 from edge.skeleton import INDEX, KEYPOINT_NAMES, NUM_KEYPOINTS
 
 ROOT = "hip_midpoint"
@@ -80,44 +81,43 @@ MIN_ASPECT, MAX_ASPECT = 0.05, 20.0
 FEATURE_LIMIT = 50.0
 
 
-@dataclass(frozen=True)
-class FeatureConfig:
-    """How windows are made. Saved beside every dataset and model; both must agree.
+class FeatureConfig(Section):
+    """Window features; MUST equal the model's models/features.json (the model was trained on them)."""
 
-    joints: selected canonical joint names (see DEFAULT_JOINTS); "all" selects all 18.
-    rate_hz: the fixed rate windows are resampled to, whatever the source's fps.
-    window_frames: T, frames per window (window length = T / rate_hz seconds).
-    velocity / acceleration: append per-second differences of bones and root.
-    unit_bones: normalise bones to unit length (only for the comparison; worse in the prototype).
-    trunk: append the trunk's drop and tilt per frame (2 features).
-    min_confidence: keypoints below this count as missing.
-    max_gap_s: a resampled frame farther than this from any real frame is missing.
-    """
+    model_config = ConfigDict(frozen=True)
 
-    joints: tuple[str, ...] = DEFAULT_JOINTS
-    rate_hz: float = 15.0
-    window_frames: int = 30
-    velocity: bool = True
-    acceleration: bool = False
-    unit_bones: bool = False
-    trunk: bool = False
-    min_confidence: float = 0.2
-    max_gap_s: float = 0.35
-    _parents: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    joints: tuple[str, ...] = setting(
+        DEFAULT_JOINTS,
+        'Selected canonical joints (edge/skeleton.py names), or ["all"] for all 18.',
+        strict=False,  # a TOML or JSON list
+    )
+    rate_hz: float = setting(15.0, "Rate every track is resampled to before windowing.", gt=0, unit="Hz")
+    window_frames: int = setting(30, "Frames per window, T; a window spans (T - 1) / rate_hz seconds.", ge=2)
+    velocity: bool = setting(True, "Append per-second bone and root velocities.")
+    acceleration: bool = setting(False, "Append accelerations (the prototype found they missed falls).")
+    unit_bones: bool = setting(False, "Normalise bones to unit length (kept only for the comparison; worse).")
+    trunk: bool = setting(False, "Append the trunk's drop and tilt per frame (2 features).")
+    min_confidence: float = setting(0.2, "Keypoints below this confidence count as missing.", ge=0, le=1)
+    max_gap_s: float = setting(
+        0.35, "A resampled frame farther than this many seconds from any real frame is marked missing."
+    )
 
-    def __post_init__(self) -> None:
-        joints = KEYPOINT_NAMES if self.joints == ("all",) else tuple(self.joints)
-        unknown = [j for j in joints if j not in INDEX]
-        if unknown or not joints:
-            raise ValueError(f"features.joints: unknown joint(s) {unknown}; choose from {KEYPOINT_NAMES}")
-        if len(set(joints)) != len(joints):
-            raise ValueError(f"features.joints: duplicate joints in {joints}")
-        if not (self.rate_hz > 0 and self.window_frames >= 2):
-            raise ValueError(
-                f"features: need rate_hz > 0 and window_frames >= 2, got {self.rate_hz}, {self.window_frames}"
-            )
-        object.__setattr__(self, "joints", joints)
-        object.__setattr__(self, "_parents", tuple(_selected_parent(j, joints) for j in joints))
+    @field_validator("joints", mode="after")
+    @classmethod
+    def _all(cls, joints: tuple[str, ...]) -> tuple[str, ...]:
+        return KEYPOINT_NAMES if joints == ("all",) else joints
+
+    @model_validator(mode="after")
+    def _check(self) -> FeatureConfig:
+        unknown = [j for j in self.joints if j not in INDEX]
+        check(bool(self.joints) and not unknown, "joints", unknown, f"unknown joint(s); choose from {KEYPOINT_NAMES}")
+        check(len(set(self.joints)) == len(self.joints), "joints", self.joints, "duplicate joints")
+        return self
+
+    @property
+    def parents(self) -> tuple[int, ...]:
+        """Per selected joint, the index (into the canonical 18) of its nearest selected ancestor; -1 = root."""
+        return tuple(_selected_parent(j, self.joints) for j in self.joints)
 
     @property
     def num_bones(self) -> int:
@@ -135,20 +135,13 @@ class FeatureConfig:
         return (self.window_frames - 1) / self.rate_hz
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("_parents")
-        data["joints"] = list(self.joints)
-        return data
+        """The form saved beside datasets and models (features.json)."""
+        return self.model_dump(mode="json")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "_parents"}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(f"features: unknown key(s) {unknown}")
-        if "joints" in known:
-            known["joints"] = tuple(known["joints"])
-        return cls(**known)
+        """A saved FeatureConfig; unknown keys are refused (ConfigError)."""
+        return cls(**data)
 
 
 def trunk_tilt_deg(shoulders: np.ndarray, hips: np.ndarray) -> np.ndarray:
@@ -239,7 +232,7 @@ def _features(kp: np.ndarray, aspect: float, cfg: FeatureConfig) -> np.ndarray:
     pos, found = _positions(kp, aspect, cfg.min_confidence)
     scale = _torso_length(pos, found)
     child = np.array([INDEX[j] for j in cfg.joints])
-    parent = np.array([p if p >= 0 else NUM_KEYPOINTS for p in cfg._parents])
+    parent = np.array([p if p >= 0 else NUM_KEYPOINTS for p in cfg.parents])
     bones = (pos[:, child] - pos[:, parent]) / scale
     bone_ok = found[:, child] & found[:, parent]
     bones = np.where(bone_ok[..., None], bones, 0.0)

@@ -53,7 +53,9 @@ def _notify(tmp_path: Path, port: int, tiers: int = 2, repeat_min: float = 10.0)
     """Tier 1 at /t1 now, tier n at /tn after 5 * (n - 1) minutes; reminders every repeat_min."""
     return NotifyConfig(
         urls=[f"json://127.0.0.1:{port}/t1"],
-        tiers=[TierConfig([f"json://127.0.0.1:{port}/t{n}"], 5.0 * (n - 1)) for n in range(2, tiers + 1)],
+        tiers=[
+            TierConfig(urls=[f"json://127.0.0.1:{port}/t{n}"], after_min=5.0 * (n - 1)) for n in range(2, tiers + 1)
+        ],
         repeat_min=repeat_min,
         outbox=str(tmp_path / "outbox.sqlite"),
         ack_url="http://192.168.1.20:8780",
@@ -181,7 +183,7 @@ def test_tiers_out_of_order_are_refused_naming_the_key() -> None:
     from edge.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"notify\.tiers"):
-        NotifyConfig(tiers=[TierConfig(["json://127.0.0.1:9/"], after) for after in (15.0, 5.0)])
+        NotifyConfig(tiers=[TierConfig(urls=["json://127.0.0.1:9/"], after_min=after) for after in (15.0, 5.0)])
 
 
 def test_the_acknowledge_page_needs_a_post_and_a_live_token(tmp_path: Path, receiver: tuple[Receiver, int]) -> None:

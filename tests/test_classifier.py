@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +63,8 @@ def test_auto_picks_onnxruntime_here_and_says_why(models_dir: Path, caplog: pyte
 
 def test_runtimes_agree(models_dir: Path) -> None:
     cfg = ClassifierConfig(model=str(models_dir / "fallwatch.onnx"))
-    onnx_probs = create_classifier(replace(cfg, runtime="onnxruntime"), FEATURES).predict(windows(9))
-    keras_probs = create_classifier(replace(cfg, runtime="keras"), FEATURES).predict(windows(9))
+    onnx_probs = create_classifier(cfg.replace(runtime="onnxruntime"), FEATURES).predict(windows(9))
+    keras_probs = create_classifier(cfg.replace(runtime="keras"), FEATURES).predict(windows(9))
     assert np.abs(onnx_probs - keras_probs).max() <= 1e-5
 
 
@@ -92,7 +91,7 @@ def test_explicit_tensorrt_without_tensorrt_is_refused_by_name(models_dir: Path)
 def test_features_that_differ_from_the_models_are_refused(models_dir: Path) -> None:
     cfg = ClassifierConfig(model=str(models_dir / "fallwatch.onnx"))
     with pytest.raises(ConfigError, match=r"\['velocity'\]"):
-        create_classifier(cfg, replace(FEATURES, velocity=False))
+        create_classifier(cfg, FEATURES.replace(velocity=False))
 
 
 def test_a_model_with_another_window_shape_is_refused(tmp_path: Path) -> None:

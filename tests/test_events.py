@@ -91,7 +91,7 @@ def test_a_fall_already_under_way_when_the_window_filled_is_caught_by_posture_an
 
 def test_posture_alone_would_alarm_with_min_drop_zero() -> None:
     # min_drop = 0 is the posture-only rule DESIGN.md warns about: it alarms on the same input.
-    cfg = dataclasses.replace(CFG, min_drop=0.0)
+    cfg = CFG.replace(min_drop=0.0)
     assert run([(1.0, FALLING), (5.0, LYING)], cfg=cfg, drop=0.05)[:1] == [("fall_suspected", 0.2)]
 
 
@@ -101,7 +101,7 @@ def test_window_not_full_never_alarms() -> None:
 
 def test_bed_zone_never_alarms_even_with_a_long_lie() -> None:
     bed = [[[0.4, 0.4], [0.6, 0.4], [0.6, 0.6], [0.4, 0.6]]]
-    cfg = dataclasses.replace(CFG, bed_zones=bed, long_lie_s=1.0)
+    cfg = CFG.replace(bed_zones=bed, long_lie_s=1.0)
     assert run([(0.5, FALLING), (3.0, LYING)], cfg=cfg) == []
     assert run([(0.5, FALLING), (3.0, LYING)], cfg=cfg, centre=(0.8, 0.5))[:1] == [("fall_suspected", 0.2)]
 
@@ -125,15 +125,15 @@ def test_a_new_fall_after_recovery_starts_a_new_episode_at_once() -> None:
 
 def test_long_lie_is_on_by_default_and_off_with_zero() -> None:
     assert EventsConfig().long_lie_s > 0
-    cfg = dataclasses.replace(CFG, long_lie_s=3.0)
+    cfg = CFG.replace(long_lie_s=3.0)
     # Down from the first frame; the place is judged down over down_span_s, from its first down verdict.
     assert run([(10.0, LYING)], cfg=cfg, drop=0.0) == [("long_lie", 3.0)]
-    assert run([(10.0, LYING)], cfg=dataclasses.replace(CFG, long_lie_s=0.0), drop=0.0) == []
+    assert run([(10.0, LYING)], cfg=CFG.replace(long_lie_s=0.0), drop=0.0) == []
 
 
 def test_long_lie_holds_through_pose_gaps_and_flicker() -> None:
     # Seen in 4 of 5 frames, and one seen frame in 4 says "unsure": neither resets the down state.
-    cfg = dataclasses.replace(CFG, long_lie_s=30.0)
+    cfg = CFG.replace(long_lie_s=30.0)
     machine = FallEvents(cfg)
     out = []
     for i in range(int(40 * FPS)):
@@ -145,7 +145,7 @@ def test_long_lie_holds_through_pose_gaps_and_flicker() -> None:
 
 def test_a_trunk_tipped_past_horizontal_counts_as_down_before_the_window_is_full() -> None:
     # No probabilities yet (a new track's window is not full), but the trunk lies across the view.
-    cfg = dataclasses.replace(CFG, long_lie_s=3.0)
+    cfg = CFG.replace(long_lie_s=3.0)
     assert run([(5.0, None)], cfg=cfg, drop=0.0, tilt=85.0) == [("long_lie", 3.0)]
     assert run([(5.0, None)], cfg=cfg, drop=0.0, tilt=10.0) == []
 
@@ -219,7 +219,7 @@ def test_strong_classifier_evidence_with_a_small_drop() -> None:
 
 
 def test_cancel_ends_every_episode_and_a_person_still_down_restarts_long_lie() -> None:
-    cfg = dataclasses.replace(CFG, long_lie_s=5.0)
+    cfg = CFG.replace(long_lie_s=5.0)
     machine = FallEvents(cfg)
     for i in range(3):
         machine.step(i / FPS, [Observation(1, FALLING, (0.5, 0.5), 0.5)])
@@ -260,7 +260,7 @@ def test_snapshot_and_restore_carry_an_episode_across_a_restart() -> None:
 
 
 def test_heartbeat_every_heartbeat_s() -> None:
-    cfg = dataclasses.replace(CFG, heartbeat_s=1.0)
+    cfg = CFG.replace(heartbeat_s=1.0)
     assert [e for e in run([(3.1, STANDING)], cfg=cfg, drop=0.0)] == [
         ("heartbeat", 1.0),
         ("heartbeat", 2.0),

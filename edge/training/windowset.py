@@ -119,7 +119,7 @@ def variant_config(base: FeatureConfig, **changes: Any) -> FeatureConfig:
     cut = {"rate_hz", "window_frames", "max_gap_s"} & set(changes)
     if cut:
         raise ValueError(f"feature variant cannot change {sorted(cut)}: rebuild the dataset instead")
-    return dataclasses.replace(base, **changes)
+    return base.replace(**changes)
 
 
 def features(windows: WindowSet, cfg: FeatureConfig, flip: bool = False) -> np.ndarray:
