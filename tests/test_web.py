@@ -9,6 +9,7 @@ receivers on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import stat
@@ -572,18 +573,26 @@ def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_lo
         page.close()
 
 
-def test_history_reads_the_log_backwards_across_blocks_and_skips_torn_lines(tmp_path: Path) -> None:
+def test_history_reads_the_log_backwards_across_blocks_and_skips_torn_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     log = tmp_path / "events.jsonl"
     events = old_events(log, 1500)  # ~250 kB: several 64 kB blocks, lines cut at block edges
     with log.open("a", encoding="utf-8") as file:
         file.write("\n" + Event("fall_alert", 9.0, track_id=3).to_json() + "\n")
-    newest = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    lines = log.read_text(encoding="utf-8").splitlines()
+    lines.insert(700, '{"event": "heartbeat"}')  # a foreign line far from the end: line 701
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    newest = json.loads(lines[-1])
     seen, page, older = [], 0, True
-    while older:
-        shown, older = events_page(log, page, per_page=400)
-        seen += shown
-        page += 1
+    with caplog.at_level(logging.WARNING, logger="edge.events"):
+        while older:
+            shown, older = events_page(log, page, per_page=400)
+            seen += shown
+            page += 1
     assert seen[0] == newest and [e["id"] for e in seen[1:]] == [e.id for e in reversed(events)]
+    # the torn line is named as every reader of the log names it: the file and its line number
+    assert [r.getMessage().split(": ")[0] for r in caplog.records] == [f"events log {log}:{n}" for n in (1502, 701)]
     assert events_page(log, 99) == ([], False)
     assert events_page(tmp_path / "not-yet.jsonl", 0) == ([], False)
     with pytest.raises(ValueError, match="page = -1"):
