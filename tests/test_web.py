@@ -685,6 +685,46 @@ def test_no_secret_reaches_any_page_or_answer(service: Service) -> None:
             assert value.encode() not in answer, value
 
 
+FOREIGN = """
+[notify]
+urls = ["nosuchapp://{token}/room"]
+
+[source]
+uri = "rtsp://admin:{camera}@127.0.0.1:9/live"
+
+[mqtt]
+password = "{mqtt}"
+"""
+
+
+def test_answers_hide_exactly_the_secrets_and_a_doctor_s_link_stays_whole(tmp_path: Path) -> None:
+    """Only the configured secret values are hidden: the doctor's fix for a URL Apprise does not know
+    links to Apprise's wiki, and the page shows that link whole (not https://github.com/****)."""
+    token, camera = "token-1a2b3c4d", "camera-pw-7731"
+    config = tmp_path / "config.toml"
+    extra = FOREIGN.format(token=token, camera=camera, mqtt=MQTT_SECRET)
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=extra), encoding="utf-8")
+    config.chmod(0o600)
+    pipeline = Pipeline(load_config(config), events_path="")
+    page = WebPage(WebConfig(port=0, password_hash=pipeline.cfg.web.password_hash), config, pipeline, "hall")
+    page.start()
+    try:
+        base = f"http://127.0.0.1:{page.port}"
+        opener, csrf = log_in(base)
+        code, body, _ = call(opener, base + "/doctor", b"", {"X-CSRF-Token": csrf})
+    finally:
+        page.close()
+    assert code == 200 and token.encode() not in body
+    checks = {c["name"]: c for c in json.loads(body)["checks"]}
+    assert checks["notify[0]"]["detail"] == "nosuchapp://...: Apprise does not recognise this URL"
+    assert checks["notify[0]"]["fix"] == "see https://github.com/caronc/apprise/wiki"
+    # what the page scrubs: the notify URL and its token, the camera's and MQTT's passwords, the hash
+    hidden = page.secrets.scrub(config.read_text(encoding="utf-8"))
+    for value in (token, camera, MQTT_SECRET, pipeline.cfg.web.password_hash):
+        assert value not in hidden, value
+    assert "rtsp://admin:****@127.0.0.1:9/live" in hidden and "mother's room" in hidden
+
+
 @needs_model
 def test_after_five_wrong_passwords_even_the_right_one_waits(service: Service) -> None:
     import http.cookiejar

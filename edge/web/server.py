@@ -41,7 +41,7 @@ from edge.alerts import AlertHub
 from edge.alerts.hub import MQTT_PASSWORD_ENV
 from edge.alerts.notify import all_urls, skeleton_picture
 from edge.alerts.redact import SecretFilter
-from edge.config import ConfigError, WebConfig, secret
+from edge.config import Config, ConfigError, WebConfig, secret
 from edge.doctor import run_checks
 from edge.local_http import LocalServer, send
 from edge.pipeline import Pipeline
@@ -72,10 +72,8 @@ class WebPage:
         self.cfg, self.config_path, self.pipeline, self.room = cfg, Path(config_path), pipeline, room
         self.sessions = Sessions(cfg.session_h * 3600)
         self.limiter = LoginLimiter()
-        # every answer is scrubbed of these, whatever a route put in it
-        notify, mqtt = pipeline.cfg.notify, pipeline.cfg.mqtt
-        hidden = [*all_urls(notify), secret(mqtt.password, MQTT_PASSWORD_ENV), cfg.password_hash]
-        self.secrets = SecretFilter([*hidden, pipeline.cfg.web.password_hash])
+        # every answer is scrubbed of exactly these, whatever a route put in it
+        self.secrets = SecretFilter([*config_secrets(pipeline.cfg), cfg.password_hash], redact_urls=False)
         self._doctor = threading.Lock()
         self._test_key = ""
         self.server = LocalServer(cfg.host, cfg.port, self._get, self._post, "fallwatch-web")
@@ -256,6 +254,16 @@ class WebPage:
 
     def _json(self, req: BaseHTTPRequestHandler, code: int, data: Any) -> None:
         send(req, code, self.secrets.scrub(json.dumps(data)), "application/json")
+
+
+def config_secrets(cfg: Config) -> list[str]:
+    """The secret values of a config (what Config.has_secrets() counts, from the file or the
+    environment) and the camera's password in source.uri (rtsp://user:password@...)."""
+    try:
+        camera = urlsplit(cfg.source.uri).password or ""
+    except ValueError:  # not a URL (an unbalanced [ ): nothing to take apart
+        camera = ""
+    return [*all_urls(cfg.notify), secret(cfg.mqtt.password, MQTT_PASSWORD_ENV), cfg.web.password_hash, camera]
 
 
 def _cookie(req: BaseHTTPRequestHandler, name: str) -> str | None:
