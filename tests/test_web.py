@@ -648,9 +648,10 @@ def test_the_doctor_runs_on_request_with_the_running_camera_and_shows_each_check
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    page, _, config = service
+    page, pipeline, config = service
     log_in_browser(browser, f"http://127.0.0.1:{page.port}")
     assert not browser.find_elements(By.CSS_SELECTOR, "#checks tr")  # not run on page load
+    wait_for(lambda: pipeline.live is not None, timeout=60)  # the service has seen its camera (a loaded CPU is slow)
     browser.find_element(By.ID, "doctor").click()
     rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#checks tr"), timeout=60)
     checks = {row.find_elements(By.TAG_NAME, "td")[1].text: row.find_elements(By.TAG_NAME, "td") for row in rows}
