@@ -549,11 +549,16 @@ def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_lo
             assert png == skeleton_picture(keypoints, aspect)  # the very picture an alarm's push attaches
         assert call(opener, base + "/events/0123456789abcdef.png")[0] == 404
 
-        # the history: the log, newest first (this run's events, then the old ones), 50 a page
-        first, second = (json.loads(call(opener, f"{base}/history.json?page={n}")[1]) for n in (0, 1))
+        # the history: the log, newest first (this run's events, then the old ones), 50 a page; the
+        # old heartbeats only when routine events are asked for
+        pages = lambda query: [json.loads(call(opener, f"{base}/history.json?{query}page={n}")[1]) for n in (0, 1)]  # noqa: E731
+        first, second = pages("routine=1&")
         logged = [e.id for e in before] + [e.id for e in pipeline.events]  # in the order written
         assert [e["id"] for e in first["events"] + second["events"]] == logged[::-1]
         assert len(first["events"]) == 50 and first["older"] and not second["older"]
+        alarms = [e.id for e in pipeline.events if e.event != "heartbeat"]
+        first, second = pages("")
+        assert [e["id"] for e in first["events"]] == alarms[::-1] and not first["older"] and not second["events"]
         code, body, _ = call(opener, base + "/history.json?page=-1")
         assert code == 400 and "page = '-1'" in json.loads(body)["error"]
 
@@ -562,10 +567,13 @@ def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_lo
         wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#events img")) == 2)
         images = browser.find_elements(By.CSS_SELECTOR, "#events img")
         wait_for(lambda: all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images))
-        wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == 50)
-        assert "fall_alert" in browser.find_element(By.CSS_SELECTOR, "#history tr").text
+        rows = lambda: [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#history tr")]  # noqa: E731
+        wait_for(lambda: len(rows()) == len(alarms) and "fall_alert" in rows()[0])  # no heartbeat by default
         browser.execute_script("document.getElementById('events').previousElementSibling.scrollIntoView()")
         screenshot(browser, "setup-page-events.png", tmp_path)
+        browser.find_element(By.ID, "routine").click()  # show routine events: the heartbeats too
+        wait_for(lambda: len(rows()) == 50 and "heartbeat" in rows()[-1])
+        assert "fall_alert" in rows()[0]
         browser.find_element(By.ID, "older").click()
         wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == len(logged) - 50)
     finally:
@@ -587,16 +595,34 @@ def test_history_reads_the_log_backwards_across_blocks_and_skips_torn_lines(
     seen, page, older = [], 0, True
     with caplog.at_level(logging.WARNING, logger="edge.events"):
         while older:
-            shown, older = events_page(log, page, per_page=400)
+            shown, older = events_page(log, page, per_page=400, routine=True)
             seen += shown
             page += 1
     assert seen[0] == newest and [e["id"] for e in seen[1:]] == [e.id for e in reversed(events)]
     # the torn line is named as every reader of the log names it: the file and its line number
     assert [r.getMessage().split(": ")[0] for r in caplog.records] == [f"events log {log}:{n}" for n in (1502, 701)]
-    assert events_page(log, 99) == ([], False)
+    assert events_page(log, 99, routine=True) == ([], False)
     assert events_page(tmp_path / "not-yet.jsonl", 0) == ([], False)
     with pytest.raises(ValueError, match="page = -1"):
         events_page(log, -1)
+
+
+def test_the_history_hides_routine_events_and_pages_by_events_shown(tmp_path: Path) -> None:
+    """Heartbeats every few lines and a few events between them: 50 events shown a page, not 50 lines."""
+    log = tmp_path / "events.jsonl"
+    kinds = ["fall_suspected", "fall_alert", "acknowledged", "recovered", "source_lost", "source_restored"]
+    written = [Event(kinds[i // 9 % 6] if i % 9 == 0 else "heartbeat", float(i), track_id=1) for i in range(630)]
+    writer = EventLog(log)
+    for event in written:
+        writer.write(event)
+    writer.close()
+    newest = [e.id for e in reversed(written)]
+    shown = [e.id for e in reversed(written) if e.event != "heartbeat"]  # 70 of them
+    pages = [events_page(log, n) for n in range(3)]
+    assert [len(events) for events, _ in pages] == [50, 20, 0]
+    assert [older for _, older in pages] == [True, False, False]
+    assert [e["id"] for events, _ in pages for e in events] == shown
+    assert [e["id"] for e in events_page(log, 1, routine=True)[0]] == newest[50:100]
 
 
 # -- test alert, acknowledge, doctor -----------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The events history: pages of the running service's events log (JSON lines), newest first.
 
-The log is read backwards in blocks from its end, so the newest page costs the same on a log of years
-as on one of a day. A line that is not an event (a line torn by a power cut) is skipped with a warning
+Routine events (edge.event_kinds.ROUTINE: the heartbeat) are left out unless asked for; a page is
+then PER_PAGE events shown, however many heartbeats lie between them. The log is read backwards in
+blocks from its end, so the newest page costs the same on a log of years as on one of a day. A line that is not an event (a line torn by a power cut) is skipped with a warning
 (edge.events.logged_event, as every reader of the log does).
 """
 
@@ -14,19 +15,24 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from edge.event_kinds import ROUTINE
 from edge.events import Event, logged_event
 
 PER_PAGE = 50
 _BLOCK = 64 * 1024
 
 
-def events_page(path: str | Path, page: int, per_page: int = PER_PAGE) -> tuple[list[dict[str, Any]], bool]:
+def events_page(
+    path: str | Path, page: int, per_page: int = PER_PAGE, routine: bool = False
+) -> tuple[list[dict[str, Any]], bool]:
     """Page `page` (0 = the newest) of the events log at `path`, newest first, each event as its log
-    line's JSON object; and whether older events follow. A log not written yet is empty."""
+    line's JSON object; and whether older events follow. routine: include the routine kinds. A log not
+    written yet is empty."""
     if page < 0:
         raise ValueError(f"page = {page}: must be 0 or more")
     try:
-        events = list(islice(_events_backwards(Path(path)), page * per_page, (page + 1) * per_page + 1))
+        shown = (e for e in _events_backwards(Path(path)) if routine or e.event not in ROUTINE)
+        events = list(islice(shown, page * per_page, (page + 1) * per_page + 1))
     except FileNotFoundError:
         return [], False
     return [json.loads(event.to_json()) for event in events[:per_page]], len(events) > per_page

@@ -53,7 +53,8 @@ and the detector uses them at once.</p>
 <table><tbody id="checks"></tbody></table>
 <h2>History</h2>
 <p><button id="newer" disabled>Newer</button><button id="older" disabled>Older</button>
-<span id="history-page"></span></p><table><tbody id="history"></tbody></table>
+<span id="history-page"></span> <label><input type="checkbox" id="routine"> show routine events
+(heartbeats)</label></p><table><tbody id="history"></tbody></table>
 <script src="/app.js"></script></body></html>"""
 
 _SCRIPT = """"use strict";
@@ -142,7 +143,7 @@ $('doctor').onclick = async () => {
   }
 };
 async function showHistory(page) {
-  const r = await fetch('/history.json?page=' + page);
+  const r = await fetch('/history.json?page=' + page + ($('routine').checked ? '&routine=1' : ''));
   if (!r.ok) return;
   const body = await r.json();
   historyPage = body.page;
@@ -160,6 +161,7 @@ async function showHistory(page) {
 }
 $('newer').onclick = () => showHistory(historyPage - 1);
 $('older').onclick = () => showHistory(historyPage + 1);
+$('routine').onchange = () => showHistory(0);
 function eventItem(e) {
   const li = document.createElement('li');
   li.textContent = `${when(e.wall_time)}  ${e.event}` + (e.track_id === null ? '' : ` (person ${e.track_id})`);

@@ -12,7 +12,8 @@ needs the session's CSRF token in X-CSRF-Token; the login form carries its own t
                                 the last test alert's deliveries
   GET  /snapshot.jpg            the latest camera frame, only with web.show_camera (else 403)
   GET  /events/<id>.png         the skeleton picture of a latest event's person (as alerts attach it)
-  GET  /history.json?page=N     the events log, newest first, edge.web.history.PER_PAGE a page
+  GET  /history.json?page=N     the events log, newest first, edge.web.history.PER_PAGE a page;
+                                routine events (heartbeats) only with &routine=1
   POST /zones                   {"zones": [[[x, y], ...], ...]}: validated, saved to the config file,
                                 applied to the running detector
   POST /test-alert              a test message to every push channel of every tier
@@ -238,12 +239,14 @@ class WebPage:
         send(req, 200, skeleton_picture(*skeleton), "image/png")
 
     def _history(self, req: BaseHTTPRequestHandler, query: str) -> None:
-        number = parse_qs(query).get("page", ["0"])[0]
+        args = parse_qs(query)
+        number, routine = args.get("page", ["0"])[0], args.get("routine", ["0"])[0] == "1"
         if not number.isdigit():
             return self._json(req, 400, {"error": f"page = {number!r}: must be a whole number, 0 = the newest"})
         path = self.pipeline.events_path
-        events, older = events_page(path, int(number)) if path else ([], False)
-        self._json(req, 200, {"page": int(number), "events": events, "older": older, "logged": bool(path)})
+        events, older = events_page(path, int(number), routine=routine) if path else ([], False)
+        answer = {"page": int(number), "routine": routine, "events": events, "older": older, "logged": bool(path)}
+        self._json(req, 200, answer)
 
     def status(self) -> dict[str, Any]:
         """What the page shows (edge.web.state.status) and the last test alert's deliveries."""
