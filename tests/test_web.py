@@ -633,11 +633,16 @@ def test_test_alert_goes_through_every_channel_and_the_page_shows_each_delivery(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    page, _, _ = service
+    page, pipeline, _ = service
     state, _ = receiver
     log_in_browser(browser, f"http://127.0.0.1:{page.port}")
     browser.find_element(By.ID, "test-alert").click()
-    wait_for(lambda: browser.find_element(By.ID, "test-result").text == "Queued for 2 channel(s).")
+    summary = "Buzzer and LED on for 3 s; queued for 2 push channel(s)."  # no voice configured here
+    wait_for(lambda: browser.find_element(By.ID, "test-result").text == summary)
+    assert isinstance(pipeline.alerts, AlertHub) and isinstance(pipeline.alerts.alarm.pins, SimulatedPins)
+    pins, gpio = pipeline.alerts.alarm.pins, pipeline.alerts.alarm.cfg
+    assert [(c.pin, c.on) for c in pins.changes][:2] == [(gpio.buzzer_pin, True), (gpio.led_pin, True)]  # briefly
+    assert pipeline.alerts.alarm.level == "idle" and not any(e.event == "fall_alert" for e in pipeline.events)
     items = lambda: [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#test li")]  # noqa: E731
     wait_for(lambda: len(items()) == 2 and all(": delivered" in text for text in items()))
     for path in (f"/{TOKEN_1}", f"/{TOKEN_2}"):  # tier 1 and tier 2 both got it

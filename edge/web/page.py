@@ -45,7 +45,9 @@ and the detector uses them at once.</p>
 <button id="save">Save zones</button> <span id="saved"></span></p>
 <h2>Latest events</h2><ol id="events"></ol>
 <h2>Test alert</h2>
-<p>Sends a test message through every push channel of every tier, and shows how each delivery went.
+<p>Sounds the buzzer and LED for a few seconds, has the voice say a test sentence, and sends a test
+message through every push channel of every tier, showing how each delivery went. Nothing is tested
+while a real alarm is on.
 <button id="test-alert">Send a test alert</button> <span id="test-result"></span></p><ul id="test"></ul>
 <h2>Checks</h2>
 <p>The checks of <code>fallwatch doctor</code> on this service's config (a few seconds).
@@ -125,7 +127,9 @@ function showTest(deliveries) {
 }
 $('test-alert').onclick = async () => {
   const [ok, body] = await post('/test-alert');
-  $('test-result').textContent = ok ? `Queued for ${body.deliveries.length} channel(s).` : body.error;
+  const voice = body.voice ? ', the voice speaks' : '';
+  $('test-result').textContent = ok ? `Buzzer and LED on for ${body.sound_s} s${voice}; ` +
+    `queued for ${body.deliveries.length} push channel(s).` : body.error;
   if (ok) showTest(body.deliveries);
 };
 $('doctor').onclick = async () => {

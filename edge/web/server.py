@@ -16,7 +16,8 @@ needs the session's CSRF token in X-CSRF-Token; the login form carries its own t
                                 routine events (heartbeats) only with &routine=1
   POST /zones                   {"zones": [[[x, y], ...], ...]}: validated, saved to the config file,
                                 applied to the running detector
-  POST /test-alert              a test message to every push channel of every tier
+  POST /test-alert              a test alert through every channel: buzzer and LED, voice, every push
+                                channel of every tier (AlertHub.test_alert); 409 during a real alarm
   POST /acknowledge             acknowledges the open alert (as Home Assistant's button does)
   POST /doctor                  runs `fallwatch doctor`'s checks on this service's config
   POST /logout                  ends the session
@@ -39,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from edge.alerts import AlertHub
-from edge.alerts.hub import MQTT_PASSWORD_ENV
+from edge.alerts.hub import MQTT_PASSWORD_ENV, TEST_SOUND_S
 from edge.alerts.notify import all_urls, skeleton_picture
 from edge.alerts.redact import SecretFilter
 from edge.config import Config, ConfigError, WebConfig, secret
@@ -195,11 +196,12 @@ class WebPage:
         hub = self._hub(req)
         if hub is None:
             return
-        if hub.notifier is None:
-            return self._json(req, 409, {"error": "notify.urls is empty: no push channel to test"})
-        self._test_key = hub.notifier.test()
-        logger.warning("web: test alert queued by %s (key %s)", req.client_address[0], self._test_key)
-        self._json(req, 200, {"deliveries": test_deliveries(hub, self._test_key)})
+        drill = hub.test_alert(f"the set-up page from {req.client_address[0]}")
+        if drill is None:
+            return self._json(req, 409, {"error": "a real alarm is on: no test until it ends"})
+        self._test_key = drill.key
+        answer = {"sound_s": TEST_SOUND_S, "voice": drill.voice, "deliveries": test_deliveries(hub, drill.key)}
+        self._json(req, 200, answer)
 
     def _acknowledge(self, req: BaseHTTPRequestHandler) -> None:
         hub = self._hub(req)
