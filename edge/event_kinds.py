@@ -9,7 +9,8 @@ voice, the push messages, MQTT and the demo read what they do from this table.
 
 Columns:
 - severity: "alarm" (someone may be hurt), "warning" (nobody is protected), "clear" (an alarm
-  ended, or protection is back), "info". Push channels show alarm/warning as failures.
+  ended, or protection is back), "info" (routine: the page's history hides it unless asked). Push
+  channels show alarm/warning as failures.
 - headline, detail: what a caregiver reads; "{room}" is the room's name.
 - alarm: the level this kind puts its person at for the buzzer and LED ("suspected": LED blinks;
   "alert": buzzer + LED; "idle": off); None leaves it as it is.
@@ -118,5 +119,7 @@ KINDS: dict[str, KindInfo] = {
 }  # fmt: skip
 
 ALARMS: tuple[str, ...] = tuple(kind for kind, info in KINDS.items() if info.push == "alarm")
+# Routine kinds ("info": the heartbeat): the set-up page's history hides them unless asked.
+ROUTINE: tuple[str, ...] = tuple(kind for kind, info in KINDS.items() if info.severity == "info")
 # Levels from quiet to loud: the loudest track sets the buzzer and LED, and the MQTT state.
 RANK: dict[str, int] = {level: rank for rank, level in enumerate(get_args(Level))}

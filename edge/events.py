@@ -11,9 +11,11 @@ was down; logs written before it existed have no such key and read as null.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +26,8 @@ import numpy as np
 from edge.classes import CLASSES, FALL, LIE
 from edge.config import EventsConfig
 from edge.event_kinds import EVENT_KINDS, EventKind
+
+logger = logging.getLogger(__name__)
 
 
 def _now_iso() -> str:
@@ -617,12 +621,31 @@ class EventLog:
 
 
 def read_events(path: str | Path) -> list[Event]:
-    """Every event in a JSON-lines log; raises ValueError naming the file and line of a bad one."""
+    """Every event in a JSON-lines log, oldest first; a torn line is skipped (see `logged_event`)."""
     events = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                events.append(Event.from_json(line))
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: {exc}") from None
+    with Path(path).open("rb") as file:
+        for number, line in enumerate(file, start=1):
+            event = logged_event(line, path, number) if line.strip() else None
+            if event is not None:
+                events.append(event)
     return events
+
+
+_warned: set[tuple[str, int]] = set()
+
+
+def logged_event(line: bytes | str, path: str | Path, number: int | Callable[[], int]) -> Event | None:
+    """One line of the events log at `path` as an Event, or None for a line that is not one (torn by a
+    power cut, or foreign), with a one-line warning naming the file and line, once per process.
+
+    number: the line's number (1 = the first), or a function that counts it, called only for a bad
+    line (a reader going backwards does not know it)."""
+    try:
+        return Event.from_json((line.decode("utf-8") if isinstance(line, bytes) else line).strip())
+    except (ValueError, TypeError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        where = (str(path), number if isinstance(number, int) else number())
+        if where not in _warned:
+            _warned.add(where)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            logger.warning("events log %s:%d: a line that is not an event was skipped (torn?): %s", *where, reason)
+        return None

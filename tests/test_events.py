@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from pathlib import Path
 
@@ -295,8 +296,18 @@ def test_event_log_appends_whole_fsynced_lines_that_parse(tmp_path: Path) -> Non
     assert [e.event for e in read_events(path)] == ["fall_suspected", "source_lost", "heartbeat"]
 
 
-def test_read_events_names_the_bad_line(tmp_path: Path) -> None:
+def test_read_events_skips_a_torn_line_with_a_warning_naming_the_file_and_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A power cut tears the last line; a foreign line may sit anywhere: both skipped, each named once."""
     path = tmp_path / "events.jsonl"
-    path.write_text(Event("heartbeat", 1.0).to_json() + os.linesep + '{"event": "heartbeat"}\n')
-    with pytest.raises(ValueError, match=r"events\.jsonl:2: event line lacks"):
-        read_events(path)
+    good = [Event("heartbeat", 1.0), Event("fall_alert", 2.0, 1)]
+    lines = [good[0].to_json(), '{"event": "heartbeat"}', "", good[1].to_json(), '{"event": "fall_al']
+    path.write_text(os.linesep.join(lines))
+    with caplog.at_level(logging.WARNING, logger="edge.events"):
+        assert read_events(path) == good
+        assert read_events(path) == good  # read again: no second warning for the same lines
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 2 and all("\n" not in w for w in warnings), warnings
+    assert f"{path}:2: " in warnings[0] and "lacks" in warnings[0]
+    assert f"{path}:5: " in warnings[1]

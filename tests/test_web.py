@@ -9,6 +9,7 @@ receivers on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import stat
@@ -548,11 +549,16 @@ def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_lo
             assert png == skeleton_picture(keypoints, aspect)  # the very picture an alarm's push attaches
         assert call(opener, base + "/events/0123456789abcdef.png")[0] == 404
 
-        # the history: the log, newest first (this run's events, then the old ones), 50 a page
-        first, second = (json.loads(call(opener, f"{base}/history.json?page={n}")[1]) for n in (0, 1))
+        # the history: the log, newest first (this run's events, then the old ones), 50 a page; the
+        # old heartbeats only when routine events are asked for
+        pages = lambda query: [json.loads(call(opener, f"{base}/history.json?{query}page={n}")[1]) for n in (0, 1)]  # noqa: E731
+        first, second = pages("routine=1&")
         logged = [e.id for e in before] + [e.id for e in pipeline.events]  # in the order written
         assert [e["id"] for e in first["events"] + second["events"]] == logged[::-1]
         assert len(first["events"]) == 50 and first["older"] and not second["older"]
+        alarms = [e.id for e in pipeline.events if e.event != "heartbeat"]
+        first, second = pages("")
+        assert [e["id"] for e in first["events"]] == alarms[::-1] and not first["older"] and not second["events"]
         code, body, _ = call(opener, base + "/history.json?page=-1")
         assert code == 400 and "page = '-1'" in json.loads(body)["error"]
 
@@ -561,10 +567,13 @@ def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_lo
         wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#events img")) == 2)
         images = browser.find_elements(By.CSS_SELECTOR, "#events img")
         wait_for(lambda: all(browser.execute_script("return arguments[0].naturalWidth", i) > 0 for i in images))
-        wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == 50)
-        assert "fall_alert" in browser.find_element(By.CSS_SELECTOR, "#history tr").text
+        rows = lambda: [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#history tr")]  # noqa: E731
+        wait_for(lambda: len(rows()) == len(alarms) and "fall_alert" in rows()[0])  # no heartbeat by default
         browser.execute_script("document.getElementById('events').previousElementSibling.scrollIntoView()")
         screenshot(browser, "setup-page-events.png", tmp_path)
+        browser.find_element(By.ID, "routine").click()  # show routine events: the heartbeats too
+        wait_for(lambda: len(rows()) == 50 and "heartbeat" in rows()[-1])
+        assert "fall_alert" in rows()[0]
         browser.find_element(By.ID, "older").click()
         wait_for(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#history tr")) == len(logged) - 50)
     finally:
@@ -572,22 +581,48 @@ def test_latest_events_have_their_skeleton_pictures_and_the_history_pages_the_lo
         page.close()
 
 
-def test_history_reads_the_log_backwards_across_blocks_and_skips_torn_lines(tmp_path: Path) -> None:
+def test_history_reads_the_log_backwards_across_blocks_and_skips_torn_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     log = tmp_path / "events.jsonl"
     events = old_events(log, 1500)  # ~250 kB: several 64 kB blocks, lines cut at block edges
     with log.open("a", encoding="utf-8") as file:
         file.write("\n" + Event("fall_alert", 9.0, track_id=3).to_json() + "\n")
-    newest = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    lines = log.read_text(encoding="utf-8").splitlines()
+    lines.insert(700, '{"event": "heartbeat"}')  # a foreign line far from the end: line 701
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    newest = json.loads(lines[-1])
     seen, page, older = [], 0, True
-    while older:
-        shown, older = events_page(log, page, per_page=400)
-        seen += shown
-        page += 1
+    with caplog.at_level(logging.WARNING, logger="edge.events"):
+        while older:
+            shown, older = events_page(log, page, per_page=400, routine=True)
+            seen += shown
+            page += 1
     assert seen[0] == newest and [e["id"] for e in seen[1:]] == [e.id for e in reversed(events)]
-    assert events_page(log, 99) == ([], False)
+    # the torn line is named as every reader of the log names it: the file and its line number
+    assert [r.getMessage().split(": ")[0] for r in caplog.records] == [f"events log {log}:{n}" for n in (1502, 701)]
+    assert events_page(log, 99, routine=True) == ([], False)
     assert events_page(tmp_path / "not-yet.jsonl", 0) == ([], False)
     with pytest.raises(ValueError, match="page = -1"):
         events_page(log, -1)
+
+
+def test_the_history_hides_routine_events_and_pages_by_events_shown(tmp_path: Path) -> None:
+    """Heartbeats every few lines and a few events between them: 50 events shown a page, not 50 lines."""
+    log = tmp_path / "events.jsonl"
+    kinds = ["fall_suspected", "fall_alert", "acknowledged", "recovered", "source_lost", "source_restored"]
+    written = [Event(kinds[i // 9 % 6] if i % 9 == 0 else "heartbeat", float(i), track_id=1) for i in range(630)]
+    writer = EventLog(log)
+    for event in written:
+        writer.write(event)
+    writer.close()
+    newest = [e.id for e in reversed(written)]
+    shown = [e.id for e in reversed(written) if e.event != "heartbeat"]  # 70 of them
+    pages = [events_page(log, n) for n in range(3)]
+    assert [len(events) for events, _ in pages] == [50, 20, 0]
+    assert [older for _, older in pages] == [True, False, False]
+    assert [e["id"] for events, _ in pages for e in events] == shown
+    assert [e["id"] for e in events_page(log, 1, routine=True)[0]] == newest[50:100]
 
 
 # -- test alert, acknowledge, doctor -----------------------------------------------------------------
@@ -598,11 +633,16 @@ def test_test_alert_goes_through_every_channel_and_the_page_shows_each_delivery(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    page, _, _ = service
+    page, pipeline, _ = service
     state, _ = receiver
     log_in_browser(browser, f"http://127.0.0.1:{page.port}")
     browser.find_element(By.ID, "test-alert").click()
-    wait_for(lambda: browser.find_element(By.ID, "test-result").text == "Queued for 2 channel(s).")
+    summary = "Buzzer and LED on for 3 s; queued for 2 push channel(s)."  # no voice configured here
+    wait_for(lambda: browser.find_element(By.ID, "test-result").text == summary)
+    assert isinstance(pipeline.alerts, AlertHub) and isinstance(pipeline.alerts.alarm.pins, SimulatedPins)
+    pins, gpio = pipeline.alerts.alarm.pins, pipeline.alerts.alarm.cfg
+    assert [(c.pin, c.on) for c in pins.changes][:2] == [(gpio.buzzer_pin, True), (gpio.led_pin, True)]  # briefly
+    assert pipeline.alerts.alarm.level == "idle" and not any(e.event == "fall_alert" for e in pipeline.events)
     items = lambda: [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#test li")]  # noqa: E731
     wait_for(lambda: len(items()) == 2 and all(": delivered" in text for text in items()))
     for path in (f"/{TOKEN_1}", f"/{TOKEN_2}"):  # tier 1 and tier 2 both got it
@@ -639,9 +679,10 @@ def test_the_doctor_runs_on_request_with_the_running_camera_and_shows_each_check
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    page, _, config = service
+    page, pipeline, config = service
     log_in_browser(browser, f"http://127.0.0.1:{page.port}")
     assert not browser.find_elements(By.CSS_SELECTOR, "#checks tr")  # not run on page load
+    wait_for(lambda: pipeline.live is not None, timeout=60)  # the service has seen its camera (a loaded CPU is slow)
     browser.find_element(By.ID, "doctor").click()
     rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#checks tr"), timeout=60)
     checks = {row.find_elements(By.TAG_NAME, "td")[1].text: row.find_elements(By.TAG_NAME, "td") for row in rows}
@@ -674,6 +715,46 @@ def test_no_secret_reaches_any_page_or_answer(service: Service) -> None:
     for answer in answers:
         for value in secrets:
             assert value.encode() not in answer, value
+
+
+FOREIGN = """
+[notify]
+urls = ["nosuchapp://{token}/room"]
+
+[source]
+uri = "rtsp://admin:{camera}@127.0.0.1:9/live"
+
+[mqtt]
+password = "{mqtt}"
+"""
+
+
+def test_answers_hide_exactly_the_secrets_and_a_doctor_s_link_stays_whole(tmp_path: Path) -> None:
+    """Only the configured secret values are hidden: the doctor's fix for a URL Apprise does not know
+    links to Apprise's wiki, and the page shows that link whole (not https://github.com/****)."""
+    token, camera = "token-1a2b3c4d", "camera-pw-7731"
+    config = tmp_path / "config.toml"
+    extra = FOREIGN.format(token=token, camera=camera, mqtt=MQTT_SECRET)
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=extra), encoding="utf-8")
+    config.chmod(0o600)
+    pipeline = Pipeline(load_config(config), events_path="")
+    page = WebPage(WebConfig(port=0, password_hash=pipeline.cfg.web.password_hash), config, pipeline, "hall")
+    page.start()
+    try:
+        base = f"http://127.0.0.1:{page.port}"
+        opener, csrf = log_in(base)
+        code, body, _ = call(opener, base + "/doctor", b"", {"X-CSRF-Token": csrf})
+    finally:
+        page.close()
+    assert code == 200 and token.encode() not in body
+    checks = {c["name"]: c for c in json.loads(body)["checks"]}
+    assert checks["notify[0]"]["detail"] == "nosuchapp://...: Apprise does not recognise this URL"
+    assert checks["notify[0]"]["fix"] == "see https://github.com/caronc/apprise/wiki"
+    # what the page scrubs: the notify URL and its token, the camera's and MQTT's passwords, the hash
+    hidden = page.secrets.scrub(config.read_text(encoding="utf-8"))
+    for value in (token, camera, MQTT_SECRET, pipeline.cfg.web.password_hash):
+        assert value not in hidden, value
+    assert "rtsp://admin:****@127.0.0.1:9/live" in hidden and "mother's room" in hidden
 
 
 @needs_model

@@ -11,6 +11,7 @@
     for event in hub.poll(video_time):    # per loop: escalated, acknowledged, inactivity ->
         ...                               #   log them, then hub.handle(event)
     hub.people_seen(n)                    # per frame: "person last seen", the inactivity watch
+    hub.test_alert("the set-up page")     # buzzer + LED briefly, the voice, a test push (no event)
     hub.close()                           # MQTT offline, senders stopped, buzzer/LED off, pins released
 
 `handle` does what edge.event_kinds.KINDS says for the event's kind: the pins first (LED blinks

@@ -7,6 +7,10 @@ Patterns (the loudest wins when several people are tracked):
 
 It touches only the pins: no network, no disk, so it fires first and never waits on either. A
 button press calls `on_press` (set by the hub) on the pins backend's thread.
+
+`sound_test(seconds)` plays the alert pattern briefly for a test alert, only while no track is in a
+pre-alarm or alarm; it belongs to no track, so it opens no alert, and a real alarm that starts
+meanwhile takes the pins over at once.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class LocalAlarm:
         self._level: Level = "idle"
         self._changed = threading.Condition()
         self._stop = False
+        self._tests = 0  # sound tests started; the running one's number while _testing
+        self._testing = False
         pins.setup([cfg.buzzer_pin, cfg.led_pin], cfg.cancel_pin, cfg.cancel_edge, cfg.debounce_ms, self._pressed)
         self._blinker = threading.Thread(target=self._blink, name="fallwatch-led", daemon=True)
         self._blinker.start()
@@ -61,9 +67,38 @@ class LocalAlarm:
             if loudest == self._level:
                 return
             self._level = loudest
+            self._testing = False  # a real alarm ends a sound test: the pins are its now
             self.pins.write(self.cfg.buzzer_pin, loudest == "alert")
             self.pins.write(self.cfg.led_pin, loudest != "idle")
             self._changed.notify_all()
+
+    def sound_test(self, seconds: float) -> bool:
+        """Buzzer and LED on for `seconds` (a test alert), unless a track is in a pre-alarm or alarm:
+        then False, and nothing changes (the real alarm wins)."""
+        with self._changed:
+            if self.tracks or self._stop:
+                return False
+            self._tests += 1
+            self._testing = True
+            self.pins.write(self.cfg.buzzer_pin, True)
+            self.pins.write(self.cfg.led_pin, True)
+            timer = threading.Timer(seconds, self._end_test, (self._tests,))
+        timer.daemon = True
+        timer.start()
+        return True
+
+    def end_test(self) -> bool:
+        """Silence a sound test now (the cancel button); False when none is sounding."""
+        return self._end_test(self._tests)
+
+    def _end_test(self, number: int) -> bool:
+        with self._changed:
+            if not self._testing or number != self._tests or self._stop:
+                return False  # over already, a later test runs, or a real alarm took the pins over
+            self._testing = False
+            self.pins.write(self.cfg.buzzer_pin, False)
+            self.pins.write(self.cfg.led_pin, False)
+            return True
 
     def button_held(self) -> bool:
         """True while the cancel button is pressed now."""
@@ -91,6 +126,7 @@ class LocalAlarm:
         """Silence everything and release the pins."""
         with self._changed:
             self._stop = True
+            self._testing = False
             self.tracks.clear()
             self._level = "idle"
             self._changed.notify_all()

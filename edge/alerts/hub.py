@@ -12,6 +12,9 @@ a reminder is due), `acknowledged` (Home Assistant's Acknowledge button, the dev
 `cancel_requested()` (True once per press that stopped an alarm: the pipeline then ends every
 episode with `cancelled`) and an optional `on_cancel(track_ids)` callback; Home Assistant's Cancel
 button presses it. `people_seen(n)` (per frame) feeds "person last seen" and the inactivity check.
+`test_alert(who)` (the set-up page's Test alert, Home Assistant's Test button) tries every channel:
+the buzzer and LED for TEST_SOUND_S, the voice's test sentence, a test push to every tier; it raises
+no event and opens no episode, and does nothing while a real alarm is on.
 It satisfies edge.pipeline.Alerts.
 """
 
@@ -21,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,6 +45,17 @@ logger = logging.getLogger(__name__)
 MQTT_PASSWORD_ENV = "FALLWATCH_MQTT_PASSWORD"
 # How often poll() looks at the escalation schedule and the inactivity watch (they count minutes).
 CHECK_EVERY_S = 1.0
+# How long a test alert sounds the buzzer and LED.
+TEST_SOUND_S = 3.0
+
+
+@dataclass(frozen=True)
+class Drill:
+    """What a test alert did besides the buzzer and LED: whether the voice says the test sentence
+    (False: no voice configured), and the test push's outbox key ("" with no push channel)."""
+
+    voice: bool
+    key: str
 
 
 class AlertHub:
@@ -190,13 +205,28 @@ class AlertHub:
         return None
 
     def command(self, name: str) -> None:
-        """A Home Assistant button: "acknowledge", "cancel" (the cancel button) or "test" (a test push)."""
+        """A Home Assistant button: "acknowledge", "cancel" (the cancel button) or "test" (a test alert)."""
         if name == "acknowledge":
             self.acknowledge("Home Assistant")
         elif name == "cancel":
             self._cancel_now()
-        elif name == "test" and self.notifier is not None:
-            logger.warning("test alert queued (key %s)", self.notifier.test())
+        elif name == "test":
+            self.test_alert("Home Assistant")
+
+    def test_alert(self, who: str) -> Drill | None:
+        """A test through every channel (any thread): buzzer and LED for TEST_SOUND_S, the voice's test
+        sentence, a test message to every push channel of every tier. None, and nothing done, while a
+        person is in a pre-alarm or alarm: the real alarm wins, and no "nothing happened" reaches a
+        caregiver during it."""
+        if not self.alarm.sound_test(TEST_SOUND_S):
+            logger.warning("test alert from %s refused: a real alarm is on", who)
+            return None
+        if self.voice is not None:
+            self.voice.say_test()
+        drill = Drill(self.voice is not None, self.notifier.test() if self.notifier is not None else "")
+        logger.warning("test alert from %s: buzzer and LED on for %.0f s, voice %s, push %s", who, TEST_SOUND_S,
+                       "speaks" if drill.voice else "off", drill.key or "off (no channel)")  # fmt: skip
+        return drill
 
     def acknowledge(self, who: str) -> None:
         """Someone acknowledged the open alerts (any thread); `poll` turns it into `acknowledged` events."""
@@ -272,7 +302,10 @@ class AlertHub:
         """Cancel every active track's alarm: silence it locally now and ask the state machine to cancel."""
         tracks = list(self.alarm.active_tracks())
         if not tracks:
-            logger.info("cancel button pressed with no alarm active")
+            if self.alarm.end_test():
+                logger.warning("cancel button pressed during a test alert: the test sound stopped")
+            else:
+                logger.info("cancel button pressed with no alarm active")
             return
         with self._lock:
             self._cancels.update(tracks)

@@ -55,22 +55,25 @@ class SecretFilter(logging.Filter):
 
     secrets: the literal strings to hide (URLs, passwords); empty strings are ignored. For a URL,
     its token-like pieces (`url_secrets`) are hidden too, since libraries log them apart (Apprise
-    logs an ntfy topic in its payload). URLs in the message are also passed through `redact`. The record's args are merged into its message first,
-    so a secret passed as a %s argument is caught too.
+    logs an ntfy topic in its payload). redact_urls: also pass every URL in the text through `redact`
+    (for logs, where a library may print a token in a form of its own); the set-up page turns it off
+    so that an ordinary link (a doctor's fix) stays whole. The record's args are merged into its
+    message first, so a secret passed as a %s argument is caught too.
     """
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), redact_urls: bool = True) -> None:
         super().__init__()
         values = {s for s in secrets if s}
         for value in list(values):
             if "://" in value:
                 values |= url_secrets(value)
         self.secrets = sorted(values, key=len, reverse=True)
+        self.redact_urls = redact_urls
 
     def scrub(self, text: str) -> str:
         for value in self.secrets:
             text = text.replace(value, _MASK)
-        return redact(text)
+        return redact(text) if self.redact_urls else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

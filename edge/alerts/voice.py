@@ -5,6 +5,7 @@
     voice.prompt(track, "ask")               # "Did you fall? ...", again every voice.repeat_s
     voice.prompt(track, "help")              # "Help is being called" once; the questions stop
     voice.prompt(track, "stop")              # this person's prompts end (recovered, cancelled...)
+    voice.say_test()                         # TEST_TEXT once (a test alert); a prompt drops it
     voice.close()
 
 `prompt` returns at once: a worker thread synthesises and plays, so the voice never delays the
@@ -31,6 +32,7 @@ from edge.files import write_atomic
 logger = logging.getLogger(__name__)
 
 SPEAK_TIMEOUT_S = 30.0
+TEST_TEXT = "This is a test of FallWatch. Nothing happened."
 
 
 class Player(ABC):
@@ -113,6 +115,7 @@ class Voice:
         self.player = player
         self._asking: set[int | None] = set()
         self._help = 0  # "help" prompts waiting to be said
+        self._test = False  # TEST_TEXT waiting to be said
         self._next_ask = 0.0
         self._stop = False
         self._changed = threading.Condition()
@@ -144,6 +147,15 @@ class Voice:
             else:
                 self._asking.discard(track)
                 self._help += kind == "help"
+            self._test = self._test and kind == "stop"  # a real prompt drops a test not yet said
+            self._changed.notify_all()
+
+    def say_test(self) -> None:
+        """Say TEST_TEXT once (a test alert; the hub asks only while no alarm is on). A prompt that
+        comes before the sentence is said drops it; one that comes while it is said waits for its end
+        (a few seconds)."""
+        with self._changed:
+            self._test = True
             self._changed.notify_all()
 
     def close(self, timeout: float = SPEAK_TIMEOUT_S) -> None:
@@ -166,13 +178,17 @@ class Voice:
             self._say(text)
 
     def _next_text(self) -> str | None:
-        """The prompt due now (caller holds the lock): help first, then the repeated question."""
+        """The prompt due now (caller holds the lock): help first, then the repeated question, then
+        the test sentence."""
         if self._help:
             self._help = 0
             return prompt_text(self.cfg.help, self.cfg.name)
         if self._asking and time.monotonic() >= self._next_ask:
             self._next_ask = time.monotonic() + self.cfg.repeat_s
             return prompt_text(self.cfg.ask, self.cfg.name)
+        if self._test:
+            self._test = False
+            return TEST_TEXT
         return None
 
     def _say(self, text: str) -> None:

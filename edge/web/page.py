@@ -45,7 +45,9 @@ and the detector uses them at once.</p>
 <button id="save">Save zones</button> <span id="saved"></span></p>
 <h2>Latest events</h2><ol id="events"></ol>
 <h2>Test alert</h2>
-<p>Sends a test message through every push channel of every tier, and shows how each delivery went.
+<p>Sounds the buzzer and LED for a few seconds, has the voice say a test sentence, and sends a test
+message through every push channel of every tier, showing how each delivery went. Nothing is tested
+while a real alarm is on.
 <button id="test-alert">Send a test alert</button> <span id="test-result"></span></p><ul id="test"></ul>
 <h2>Checks</h2>
 <p>The checks of <code>fallwatch doctor</code> on this service's config (a few seconds).
@@ -53,7 +55,8 @@ and the detector uses them at once.</p>
 <table><tbody id="checks"></tbody></table>
 <h2>History</h2>
 <p><button id="newer" disabled>Newer</button><button id="older" disabled>Older</button>
-<span id="history-page"></span></p><table><tbody id="history"></tbody></table>
+<span id="history-page"></span> <label><input type="checkbox" id="routine"> show routine events
+(heartbeats)</label></p><table><tbody id="history"></tbody></table>
 <script src="/app.js"></script></body></html>"""
 
 _SCRIPT = """"use strict";
@@ -124,7 +127,9 @@ function showTest(deliveries) {
 }
 $('test-alert').onclick = async () => {
   const [ok, body] = await post('/test-alert');
-  $('test-result').textContent = ok ? `Queued for ${body.deliveries.length} channel(s).` : body.error;
+  const voice = body.voice ? ', the voice speaks' : '';
+  $('test-result').textContent = ok ? `Buzzer and LED on for ${body.sound_s} s${voice}; ` +
+    `queued for ${body.deliveries.length} push channel(s).` : body.error;
   if (ok) showTest(body.deliveries);
 };
 $('doctor').onclick = async () => {
@@ -142,7 +147,7 @@ $('doctor').onclick = async () => {
   }
 };
 async function showHistory(page) {
-  const r = await fetch('/history.json?page=' + page);
+  const r = await fetch('/history.json?page=' + page + ($('routine').checked ? '&routine=1' : ''));
   if (!r.ok) return;
   const body = await r.json();
   historyPage = body.page;
@@ -160,6 +165,7 @@ async function showHistory(page) {
 }
 $('newer').onclick = () => showHistory(historyPage - 1);
 $('older').onclick = () => showHistory(historyPage + 1);
+$('routine').onchange = () => showHistory(0);
 function eventItem(e) {
   const li = document.createElement('li');
   li.textContent = `${when(e.wall_time)}  ${e.event}` + (e.track_id === null ? '' : ` (person ${e.track_id})`);

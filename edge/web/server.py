@@ -12,10 +12,12 @@ needs the session's CSRF token in X-CSRF-Token; the login form carries its own t
                                 the last test alert's deliveries
   GET  /snapshot.jpg            the latest camera frame, only with web.show_camera (else 403)
   GET  /events/<id>.png         the skeleton picture of a latest event's person (as alerts attach it)
-  GET  /history.json?page=N     the events log, newest first, edge.web.history.PER_PAGE a page
+  GET  /history.json?page=N     the events log, newest first, edge.web.history.PER_PAGE a page;
+                                routine events (heartbeats) only with &routine=1
   POST /zones                   {"zones": [[[x, y], ...], ...]}: validated, saved to the config file,
                                 applied to the running detector
-  POST /test-alert              a test message to every push channel of every tier
+  POST /test-alert              a test alert through every channel: buzzer and LED, voice, every push
+                                channel of every tier (AlertHub.test_alert); 409 during a real alarm
   POST /acknowledge             acknowledges the open alert (as Home Assistant's button does)
   POST /doctor                  runs `fallwatch doctor`'s checks on this service's config
   POST /logout                  ends the session
@@ -38,10 +40,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from edge.alerts import AlertHub
-from edge.alerts.hub import MQTT_PASSWORD_ENV
+from edge.alerts.hub import MQTT_PASSWORD_ENV, TEST_SOUND_S
 from edge.alerts.notify import all_urls, skeleton_picture
 from edge.alerts.redact import SecretFilter
-from edge.config import ConfigError, WebConfig, secret
+from edge.config import Config, ConfigError, WebConfig, secret
 from edge.doctor import run_checks
 from edge.local_http import LocalServer, send
 from edge.pipeline import Pipeline
@@ -72,10 +74,8 @@ class WebPage:
         self.cfg, self.config_path, self.pipeline, self.room = cfg, Path(config_path), pipeline, room
         self.sessions = Sessions(cfg.session_h * 3600)
         self.limiter = LoginLimiter()
-        # every answer is scrubbed of these, whatever a route put in it
-        notify, mqtt = pipeline.cfg.notify, pipeline.cfg.mqtt
-        hidden = [*all_urls(notify), secret(mqtt.password, MQTT_PASSWORD_ENV), cfg.password_hash]
-        self.secrets = SecretFilter([*hidden, pipeline.cfg.web.password_hash])
+        # every answer is scrubbed of exactly these, whatever a route put in it
+        self.secrets = SecretFilter([*config_secrets(pipeline.cfg), cfg.password_hash], redact_urls=False)
         self._doctor = threading.Lock()
         self._test_key = ""
         self.server = LocalServer(cfg.host, cfg.port, self._get, self._post, "fallwatch-web")
@@ -196,11 +196,12 @@ class WebPage:
         hub = self._hub(req)
         if hub is None:
             return
-        if hub.notifier is None:
-            return self._json(req, 409, {"error": "notify.urls is empty: no push channel to test"})
-        self._test_key = hub.notifier.test()
-        logger.warning("web: test alert queued by %s (key %s)", req.client_address[0], self._test_key)
-        self._json(req, 200, {"deliveries": test_deliveries(hub, self._test_key)})
+        drill = hub.test_alert(f"the set-up page from {req.client_address[0]}")
+        if drill is None:
+            return self._json(req, 409, {"error": "a real alarm is on: no test until it ends"})
+        self._test_key = drill.key
+        answer = {"sound_s": TEST_SOUND_S, "voice": drill.voice, "deliveries": test_deliveries(hub, drill.key)}
+        self._json(req, 200, answer)
 
     def _acknowledge(self, req: BaseHTTPRequestHandler) -> None:
         hub = self._hub(req)
@@ -240,12 +241,14 @@ class WebPage:
         send(req, 200, skeleton_picture(*skeleton), "image/png")
 
     def _history(self, req: BaseHTTPRequestHandler, query: str) -> None:
-        number = parse_qs(query).get("page", ["0"])[0]
+        args = parse_qs(query)
+        number, routine = args.get("page", ["0"])[0], args.get("routine", ["0"])[0] == "1"
         if not number.isdigit():
             return self._json(req, 400, {"error": f"page = {number!r}: must be a whole number, 0 = the newest"})
         path = self.pipeline.events_path
-        events, older = events_page(path, int(number)) if path else ([], False)
-        self._json(req, 200, {"page": int(number), "events": events, "older": older, "logged": bool(path)})
+        events, older = events_page(path, int(number), routine=routine) if path else ([], False)
+        answer = {"page": int(number), "routine": routine, "events": events, "older": older, "logged": bool(path)}
+        self._json(req, 200, answer)
 
     def status(self) -> dict[str, Any]:
         """What the page shows (edge.web.state.status) and the last test alert's deliveries."""
@@ -256,6 +259,16 @@ class WebPage:
 
     def _json(self, req: BaseHTTPRequestHandler, code: int, data: Any) -> None:
         send(req, code, self.secrets.scrub(json.dumps(data)), "application/json")
+
+
+def config_secrets(cfg: Config) -> list[str]:
+    """The secret values of a config (what Config.has_secrets() counts, from the file or the
+    environment) and the camera's password in source.uri (rtsp://user:password@...)."""
+    try:
+        camera = urlsplit(cfg.source.uri).password or ""
+    except ValueError:  # not a URL (an unbalanced [ ): nothing to take apart
+        camera = ""
+    return [*all_urls(cfg.notify), secret(cfg.mqtt.password, MQTT_PASSWORD_ENV), cfg.web.password_hash, camera]
 
 
 def _cookie(req: BaseHTTPRequestHandler, name: str) -> str | None:

@@ -1,0 +1,146 @@
+"""A test alert through every channel: the real hub with the simulated GPIO pins, real espeak-ng
+writing the voice to a WAV file, and a real outbox (its sender not started: the push is only queued)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import edge.alerts.hub
+from edge.alerts import AlertHub
+from edge.alerts.alarm import LocalAlarm
+from edge.alerts.channels import WebhookChannel
+from edge.alerts.gpio import SimulatedPins
+from edge.alerts.notify import Notifier
+from edge.alerts.voice import TEST_TEXT, Player, Voice, WavFilePlayer, prompt_text, synthesize
+from edge.config import GpioConfig, NotifyConfig, VoiceConfig
+from edge.events import Event
+from tests.support import require_tool
+
+GPIO = GpioConfig()
+BUZZER, LED = GPIO.buzzer_pin, GPIO.led_pin
+SOUND_S = 0.5  # the test's sound, shortened
+
+
+@pytest.fixture
+def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[AlertHub, SimulatedPins, Path]]:
+    """A hub with pins, a voice that writes each sentence to a WAV file, and one push channel."""
+    require_tool("espeak-ng", "espeak-ng")
+    monkeypatch.setattr(edge.alerts.hub, "TEST_SOUND_S", SOUND_S)
+    wav = tmp_path / "voice.wav"
+    pins = SimulatedPins()
+    notifier = Notifier("Hall", NotifyConfig(outbox=str(tmp_path / "outbox.sqlite")),
+                        [[WebhookChannel("json://127.0.0.1:9/")]])  # fmt: skip
+    hub = AlertHub(LocalAlarm(GPIO, pins), notifier, voice=Voice(VoiceConfig(wav=str(wav)), WavFilePlayer(wav)))
+    assert hub.voice is not None
+    hub.voice.start()  # the voice only: the outbox's sender stays off, the push stays queued
+    try:
+        yield hub, pins, wav
+    finally:
+        hub.close()
+
+
+def on_times(pins: SimulatedPins, pin: int) -> list[tuple[bool, float]]:
+    return [(c.on, c.time) for c in pins.changes if c.pin == pin]
+
+
+def wait(condition: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_a_test_alert_sounds_buzzer_and_led_briefly_speaks_and_pushes_without_any_alarm(
+    room: tuple[AlertHub, SimulatedPins, Path],
+) -> None:
+    hub, pins, wav = room
+    drill = hub.test_alert("the test")
+    assert drill is not None and drill.voice and drill.key
+    assert pins.levels == {BUZZER: True, LED: True}  # at once
+    wait(lambda: not pins.levels[BUZZER])
+    for pin in (BUZZER, LED):
+        (on, start), (off, end) = on_times(pins, pin)
+        assert on and not off and SOUND_S - 0.05 < end - start < SOUND_S + 0.5, pin
+    wait(wav.exists)
+    assert wav.read_bytes() == synthesize(TEST_TEXT, VoiceConfig())  # "This is a test of FallWatch..."
+    assert hub.notifier is not None
+    assert len(hub.notifier.outbox.deliveries(drill.key)) == 1
+    # no alarm, no episode, no event: the room stays idle for the state machine and the page
+    assert hub.alarm.level == "idle" and hub.alarm.active_tracks() == {}
+    assert not hub.notifier.escalation.open_episodes()
+    assert hub.poll(1.0) == [] and not hub.cancel_requested()
+
+
+def test_a_test_alert_during_a_real_alert_leaves_the_real_alarm_sounding(
+    room: tuple[AlertHub, SimulatedPins, Path],
+) -> None:
+    hub, pins, wav = room
+    hub.handle(Event("fall_alert", 1.0, track_id=1))
+    wait(wav.exists)  # "help is being called"
+    said = wav.read_bytes()
+    assert hub.test_alert("the test") is None
+    time.sleep(SOUND_S + 0.5)
+    assert pins.levels == {BUZZER: True, LED: True} and hub.alarm.level == "alert"
+    assert [on for on, _ in on_times(pins, BUZZER)] == [True]  # never silenced, not even for a moment
+    assert wav.read_bytes() == said == synthesize(prompt_text(VoiceConfig().help, ""), VoiceConfig())
+    assert hub.notifier is not None and hub.notifier.outbox.counts()["pending"] == 1  # the alert, no test
+
+
+def test_a_real_alarm_during_a_test_takes_the_pins_over_and_the_test_s_end_leaves_it(
+    room: tuple[AlertHub, SimulatedPins, Path],
+) -> None:
+    hub, pins, _ = room
+    assert hub.test_alert("the test") is not None
+    hub.handle(Event("fall_alert", 1.0, track_id=1))
+    time.sleep(SOUND_S + 0.5)  # the test's time is over
+    assert pins.levels == {BUZZER: True, LED: True} and hub.alarm.level == "alert"
+    hub.handle(Event("recovered", 2.0, track_id=1))
+    assert pins.levels == {BUZZER: False, LED: False}
+
+
+def test_the_cancel_button_silences_a_test_at_once_and_cancels_nothing(
+    room: tuple[AlertHub, SimulatedPins, Path],
+) -> None:
+    hub, pins, _ = room
+    assert hub.test_alert("the test") is not None
+    assert pins.press()
+    assert pins.levels == {BUZZER: False, LED: False}
+    assert not hub.cancel_requested() and hub.poll(1.0) == []
+
+
+class HeldPlayer(Player):
+    """The audio device, recorded, holding the first sentence until released (as a long sentence)."""
+
+    name = "held player"
+
+    def __init__(self) -> None:
+        self.played: list[bytes] = []
+        self.playing, self.release = threading.Event(), threading.Event()
+
+    def play(self, wav: bytes) -> None:
+        self.playing.set()
+        self.release.wait(30)
+        self.played.append(wav)
+
+
+def test_a_real_prompt_drops_a_test_sentence_not_yet_said() -> None:
+    require_tool("espeak-ng", "espeak-ng")
+    cfg, player = VoiceConfig(wav="unused.wav"), HeldPlayer()
+    voice = Voice(cfg, player)
+    voice.start()
+    try:
+        voice.say_test()
+        assert player.playing.wait(30)  # the first test sentence is being said
+        voice.say_test()  # a second test waits behind it...
+        voice.prompt(1, "help")  # ...and a real alarm comes: it is dropped, help is said next
+        player.release.set()
+        wait(lambda: len(player.played) == 2)
+        time.sleep(1.0)  # nothing more comes
+    finally:
+        voice.close()
+    assert player.played == [synthesize(TEST_TEXT, cfg), synthesize(prompt_text(cfg.help, ""), cfg)]
