@@ -293,15 +293,12 @@ def loso_main(args: argparse.Namespace) -> int:
     from edge.training.windowset import load_windowset, variant_config
 
     sources = check_sources([s for s in args.loso_sources.split(",") if s] or list(LOSO_SOURCES))
+    augment = check_augmentations([a for a in args.augment.split(",") if a])
     seeds = [int(s) for s in args.seeds.split(",") if s]
     set_threads(args.threads)
     windows = load_windowset(Path(args.dataset))
-    opts = TrainOptions(
-        preset=args.preset,
-        epochs=args.epochs,
-        augment=check_augmentations([a for a in args.augment.split(",") if a]),
-        feature_config=variant_config(windows.feature_config, **feature_changes(args)),
-    )
+    feature_config = variant_config(windows.feature_config, **feature_changes(args))
+    opts = TrainOptions(preset=args.preset, epochs=args.epochs, augment=augment, feature_config=feature_config)
     logging.getLogger("edge.pipeline").setLevel(logging.WARNING)
     clips_of = loso_clips(args, windows.feature_config.rate_hz)
     started = time.monotonic()
