@@ -165,11 +165,17 @@ def browser() -> Iterator[Any]:
 
 
 def wait_for(check: Any, timeout: float = 20.0) -> Any:
-    """Poll check() until it returns something truthy; fail with what it last returned."""
+    """Poll check() until it returns something truthy; fail with what it last returned. An element the
+    page re-rendered between finding and reading it counts as "not yet"."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline, value = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        value = check()
-        if value:
+        try:
+            value = check()
+        except StaleElementReferenceException as exc:
+            value = exc
+        if value and not isinstance(value, Exception):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out; last value {value!r}")
