@@ -728,7 +728,7 @@ def _parse_toml(text: str, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
 
 
-def _validate(data: dict[str, Any], where: str) -> Config:
+def config_from_data(data: dict[str, Any], where: str) -> Config:
     """The Config a parsed file holds; ConfigError "where: key = value: requirement" for the first bad key."""
     try:
         return Config.model_validate(data)
@@ -739,7 +739,7 @@ def _validate(data: dict[str, Any], where: str) -> Config:
 def config_from_text(text: str, where: str) -> Config:
     """Validate a config file's text without reading or writing any file (the web page checks an edit
     with it before saving); ConfigError names `where` and the key."""
-    return _validate(_parse_toml(text, where), where)
+    return config_from_data(_parse_toml(text, where), where)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -764,7 +764,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             if not isinstance(table, dict):
                 raise ConfigError(f"override {text!r}: {part} is not a table")
         table[keys[-1]] = value
-    cfg = _validate(data, where)
+    cfg = config_from_data(data, where)
     if path is not None and cfg.has_secrets():
         mode = Path(path).stat().st_mode
         if mode & (stat.S_IRGRP | stat.S_IROTH):
@@ -804,7 +804,7 @@ def _key_lines(key: str, info: FieldInfo) -> list[str]:
     """One key of the example: its doc and bounds as comment lines, then `key = default`."""
     rule = bounds(info)
     doc = f"{info.description} Must be {rule}." if rule else str(info.description)
-    return [*_comment(doc), f"{key} = {_toml(info.get_default(call_default_factory=True))}"]
+    return [*_comment(doc), f"{key} = {toml_value(info.get_default(call_default_factory=True))}"]
 
 
 def _comment(text: str, wrap: bool = True) -> list[str]:
@@ -817,14 +817,14 @@ def _comment(text: str, wrap: bool = True) -> list[str]:
     return [f"# {line}".rstrip() for line in lines]
 
 
-def _toml(value: Any) -> str:
-    """A default as a TOML value (strings, booleans, numbers and lists of them)."""
+def toml_value(value: Any) -> str:
+    """A value as TOML (strings, booleans, numbers and lists of them), on one line."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     return repr(value)
 
 
