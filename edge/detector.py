@@ -7,6 +7,7 @@
     detector.camera("source_lost", video_time)           # outages: one source_lost per outage, across restarts
     detector.cancel(video_time)                          # the cancel button
     detector.open_episodes()                             # what is still open (summaries)
+    detector.use_events(new_events_cfg)                  # from another thread: from the next frame on
 
 With `state_path`, the open episodes and the current camera outage are written there atomically at
 every change (JSON, wall-clock times) and `resume()` takes them up again after a restart: an episode
@@ -28,7 +29,7 @@ import numpy as np
 
 from edge.classes import CLASSES
 from edge.classifier.base import Classifier
-from edge.config import Config
+from edge.config import Config, EventsConfig
 from edge.events import Event, FallEvents, Observation, OpenEpisode
 from edge.features import window_features
 from edge.files import write_atomic
@@ -79,6 +80,8 @@ class FallDetector:
         ev = cfg.events
         self.tracker = Tracker(cfg.tracking, cfg.features, history_s=ev.motion_memory_s + 1.0)
         self.events = FallEvents(ev)
+        #: The fall rule's config from the next frame on (`use_events`); events.cfg is the one in use.
+        self.events_next = ev
         self.state_path = state_path
         self._wall = wall_clock
         self._outage: dict[str, Any] | None = None
@@ -90,6 +93,7 @@ class FallDetector:
     def step(self, video_time: float, skeletons: Skeletons) -> DetectorStep:
         """Track, classify (one batched call for every track with a full window) and run the fall rule."""
         t = video_time
+        self._take_events_cfg()
         clock = time.perf_counter
         t0 = clock()
         tracks = self.tracker.step(skeletons, t)
@@ -115,7 +119,7 @@ class FallDetector:
 
     def _observe(self, track: Track, probs: np.ndarray | None, t: float) -> Observation:
         """The fall rule's view of one seen track: probabilities, place, drops, trunk tilt, size."""
-        ev = self.cfg.events
+        ev = self.events.cfg
         since = self.events.motion_since(track.id)
         return Observation(
             track.id,
@@ -130,8 +134,24 @@ class FallDetector:
             track.tipped_over(t, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since),
         )
 
+    def use_events(self, cfg: EventsConfig) -> None:
+        """Run the fall rule with `cfg` from the next frame on (the set-up page's thread calls this).
+
+        One assignment here, taken up by the frame loop's thread at the start of a frame: no frame
+        mixes two configs, and a change made during a frame is not lost. Open episodes keep their
+        timers: a new confirm_s applies to an episode already suspected.
+        """
+        self.events_next = cfg
+
+    def _take_events_cfg(self) -> None:
+        cfg = self.events_next
+        if cfg is not self.events.cfg:
+            self.events.cfg = cfg
+            self.tracker.history_s = cfg.motion_memory_s + 1.0
+
     def idle(self, video_time: float) -> list[Event]:
         """No frame now (a live source that is down or slow): episode timers and heartbeats go on."""
+        self._take_events_cfg()
         silent = self._last_frame is None or video_time - self._last_frame >= CAMERA_SILENT_S
         self.events.camera_lost = silent
         events = self.events.idle(video_time)

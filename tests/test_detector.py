@@ -73,3 +73,31 @@ def test_the_state_file_holds_the_open_episode_and_empties_when_it_ends(tmp_path
     )
     detector.cancel(float(trace.times[-1]) + 0.1)
     assert json.loads(state.read_text())["episodes"] == []
+
+
+def test_a_new_events_config_is_taken_up_whole_at_the_next_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """use_events (the set-up page's thread) changes nothing mid-frame; from the next frame on every
+    part of the rule reads the new config: the drops measured for it and the tracks' history too."""
+    from edge.tracking import Track
+
+    cfg = load_config(None, ["events.heartbeat_s=0"])
+    detector = FallDetector(cfg, nobody_classifier(cfg))
+    windows: list[float] = []
+    real_drop = Track.drop
+
+    def drop(self: Track, now: float, within_s: float, *args: float) -> float:
+        windows.append(within_s)
+        return real_drop(self, now, within_s, *args)
+
+    monkeypatch.setattr(Track, "drop", drop)
+    trace = load_trace(DEMO)
+    frames = [
+        (float(t), Skeletons(p.astype(np.float32), trace.aspect))
+        for t, p in zip(trace.times, trace.keypoints, strict=True)
+    ]
+    detector.step(*frames[0])
+    new = cfg.events.replace(drop_within_s=0.5, slow_drop_within_s=2.0, motion_memory_s=5.0)
+    detector.use_events(new)
+    assert detector.events.cfg is cfg.events and windows == [0.8, 3.0]  # not mid-frame
+    detector.step(*frames[1])
+    assert detector.events.cfg is new and windows[2:] == [0.5, 2.0] and detector.tracker.history_s == 6.0
