@@ -35,9 +35,9 @@ from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.sources.base import Frame, FrameSource
 from edge.web.auth import LoginLimiter, hash_password
+from edge.web.config_file import save_keys, set_keys
 from edge.web.history import events_page
 from edge.web.server import WebPage
-from edge.web.zones import save_bed_zones, set_bed_zones
 from tests.support import MODEL, REPO, model_features, needs_model, replay_config, require_tool, skip_or_fail
 
 PASSWORD = "correct horse battery"
@@ -255,8 +255,9 @@ def test_log_in_draw_a_zone_save_it_and_the_running_detector_uses_it(
     assert len(saved) == 1 and np.allclose(saved[0], expected, atol=0.01), saved
     assert "# the owner's own notes stay as they were" in config.read_text(encoding="utf-8")
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
-    # the running detector (no restart) uses it
-    assert pipeline.detector is not None and pipeline.detector.events.cfg.bed_zones == saved
+    # the running detector (no restart) uses it from its next frame on
+    assert pipeline.detector is not None
+    wait_for(lambda: pipeline.detector.events.cfg.bed_zones == saved)
     assert runner_alive(pipeline)
 
 
@@ -416,10 +417,10 @@ ZONE = [[[0.1, 0.2], [0.3, 0.2], [0.3, 0.4]]]
         'room = "x"\n',  # the table added
     ],
 )
-def test_set_bed_zones_changes_only_that_key(text: str) -> None:
+def test_set_keys_changes_only_that_key(text: str) -> None:
     from edge.config import tomllib
 
-    data = tomllib.loads(set_bed_zones(text, ZONE))
+    data = tomllib.loads(set_keys(text, {"events.bed_zones": ZONE}))
     assert data["events"]["bed_zones"] == ZONE
     assert {k: v for k, v in data["events"].items() if k != "bed_zones"} == {
         k: v for k, v in tomllib.loads(text).get("events", {}).items() if k != "bed_zones"
@@ -440,7 +441,7 @@ def test_bad_zones_are_refused_naming_the_key_and_the_file_is_unchanged(
     config = tmp_path / "config.toml"
     config.write_text("[events]\nbed_zones = []\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(message)) as refused:
-        save_bed_zones(config, zones)
+        save_keys(config, {"events.bed_zones": zones})
     assert str(config) in str(refused.value) and "\n" not in str(refused.value)
     assert config.read_text(encoding="utf-8") == "[events]\nbed_zones = []\n"
 
@@ -905,3 +906,197 @@ def test_demo_with_web_serves_the_page_on_the_real_clip_and_draws_its_address(
     video = cv2.VideoCapture(str(tmp_path / "out" / "demo" / "demo.mp4")).read()[1].astype(float)
     assert np.abs(clip - video)[-24:, :320].mean() > 15  # the address, at the bottom left
     assert np.abs(clip - video)[:-40].mean() < 10  # the room above it is the clip's
+
+
+# -- settings ------------------------------------------------------------------------------------------
+def setting(browser: Any, key: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.ID, f"setting-{key}")
+
+
+@needs_model
+def test_settings_form_saves_confirm_s_to_the_file_and_the_running_detector_uses_it(
+    service: Service, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    page, pipeline, config = service
+    log_in_browser(browser, f"http://127.0.0.1:{page.port}")
+    # the form, from the declarations: an input for each key's kind, with its bounds, unit and doc
+    confirm = wait_for(lambda: browser.find_elements("id", "setting-events.confirm_s"))[0]
+    assert (confirm.get_attribute("type"), confirm.get_attribute("min"), confirm.get_attribute("step")) == (
+        "number",
+        "0",
+        "any",
+    )
+    assert confirm.get_attribute("value") == "10" and confirm.get_dom_attribute("max") is None
+    row = confirm.find_element("xpath", "./ancestor::tr").text
+    assert "Seconds after `fall_suspected`" in row and "Must be >= 0 seconds. Default: 10 seconds." in row
+    assert setting(browser, "gpio.buzzer_pin").get_attribute("max") == "40"
+    assert Select(setting(browser, "gpio.backend")).first_selected_option.text == "simulated"
+    assert setting(browser, "notify.attach_skeleton").get_attribute("type") == "checkbox"
+    assert setting(browser, "room").get_attribute("value") == "mother's room"
+    for key in ("mqtt.password", "notify.urls", "notify.tiers", "events.bed_zones"):  # not inputs
+        assert not browser.find_elements("id", f"setting-{key}"), key
+    assert "secret: set in the config file" in browser.find_element("id", "settings-mqtt").text
+    browser.execute_script(
+        "document.getElementById('settings').previousElementSibling.previousElementSibling.scrollIntoView()"
+    )
+    screenshot(browser, "setup-page-settings.png", tmp_path)
+
+    before = config.read_text(encoding="utf-8")
+    confirm.clear()
+    confirm.send_keys("4.5")
+    setting(browser, "voice.device").send_keys("default")  # a key that needs a restart, in no table yet
+    browser.find_element("id", "save-settings").click()
+    result = wait_for(lambda: browser.find_element("id", "settings-result").text)
+    assert result == (
+        "Saved. events.confirm_s: applied now; voice.device: applies after a restart of "
+        f"`fallwatch run --config {config}`."
+    )
+    # on disk: that line changed, the new key added in its own table, every other line as it was
+    expected = before.replace("confirm_s = 10.0\n", "confirm_s = 4.5\n") + '\n[voice]\ndevice = "default"\n'
+    assert config.read_text(encoding="utf-8") == expected
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    # the running detector uses it from its next frame; the form shows the file's new value
+    assert pipeline.detector is not None
+    wait_for(lambda: pipeline.detector.events.cfg.confirm_s == 4.5)
+    assert pipeline.detector.events.cfg.bed_zones == [] and runner_alive(pipeline)
+    wait_for(lambda: setting(browser, "voice.device").get_attribute("value") == "default")
+
+
+@needs_model
+def test_an_out_of_bounds_setting_is_refused_with_the_one_line_message_and_nothing_changes(
+    service: Service, browser: Any
+) -> None:
+    page, pipeline, config = service
+    log_in_browser(browser, f"http://127.0.0.1:{page.port}")
+    before = config.read_bytes()
+    confirm = wait_for(lambda: browser.find_elements("id", "setting-events.confirm_s"))[0]
+    confirm.clear()
+    confirm.send_keys("-1")
+    browser.find_element("id", "save-settings").click()
+    result = wait_for(lambda: browser.find_element("id", "settings-result").text)
+    assert result == f"Not saved: {config}: events.confirm_s = -1: must be >= 0 seconds"
+    assert config.read_bytes() == before
+    assert pipeline.detector is not None and pipeline.detector.events_next.confirm_s == 10.0
+
+
+@needs_model
+def test_a_setting_changed_during_a_fall_applies_to_it_between_frames(tmp_path: Path) -> None:
+    """The shipped fall, replayed with confirm_s = 1: suspected at 2.1 s. confirm_s set to 3 through
+    the page right then: the alert comes 3 s after the suspicion, not 1 s."""
+    page, pipeline = replay_service(tmp_path, tmp_path / "events.jsonl", confirm_s=1.0)
+    base = f"http://127.0.0.1:{page.port}"
+    try:
+        while not any(e.event == "fall_suspected" for e in pipeline.events):
+            assert pipeline.step(), "the fall was never suspected"
+        opener, csrf = log_in(base)
+        code, body, _ = call(opener, base + "/settings", b'{"values": {"events.confirm_s": 3}}', {"X-CSRF-Token": csrf})
+        assert (code, json.loads(body)) == (200, {"live": ["events.confirm_s"], "restart": []})
+        while pipeline.step():
+            pass
+    finally:
+        pipeline.stop()
+        page.close()
+    times = {e.event: e.video_time for e in pipeline.events}
+    assert 3.0 <= times["fall_alert"] - times["fall_suspected"] < 3.2, times
+
+
+@needs_model
+@pytest.mark.parametrize("service", [{"channels": True}], indirect=True)
+def test_the_settings_carry_no_secret_and_refuse_secrets_lists_and_a_missing_csrf_token(service: Service) -> None:
+    from edge.web.settings import page_settings
+
+    page, _, config = service
+    base = f"http://127.0.0.1:{page.port}"
+    secrets = [TOKEN_1, TOKEN_2, MQTT_SECRET, re.search(r'password_hash = "([^"]+)"', config.read_text()).group(1)]  # type: ignore[union-attr]
+    raw = json.dumps(page_settings(config))  # before the page's last-resort scrub of every answer
+    opener, csrf = log_in(base)
+    served = call(opener, base + "/settings.json")[1].decode()
+    for text in (raw, served):
+        assert [value for value in secrets if value in text] == []
+    fields = {f["key"]: f for s in json.loads(served)["sections"] for f in s["fields"]}
+    assert fields["mqtt.password"]["value"] is None and not fields["mqtt.password"]["editable"]
+    assert fields["notify.tiers"]["value"] == [{"urls": None, "after_min": 5.0}]
+    assert "web.password_hash" not in fields and "classifier.model" not in fields  # not a room's settings
+    before = config.read_bytes()
+    for values, refused in (
+        ({"mqtt.password": "guess"}, "mqtt.password: not editable on this page; set it in the config file"),
+        ({"notify.urls": []}, "notify.urls: not editable on this page; set it in the config file"),
+        ({"web.port": 1}, "web.port: not editable on this page; set it in the config file"),
+    ):
+        code, body, _ = call(
+            opener, base + "/settings", json.dumps({"values": values}).encode(), {"X-CSRF-Token": csrf}
+        )
+        assert (code, json.loads(body)) == (400, {"error": refused})
+    change = json.dumps({"values": {"events.confirm_s": 5}}).encode()
+    for headers in ({}, {"X-CSRF-Token": "guess"}):  # logged in, but no (or a wrong) CSRF token
+        assert call(opener, base + "/settings", change, headers)[0] == 403
+    assert config.read_bytes() == before
+    assert call(opener, base + "/settings", change, {"X-CSRF-Token": csrf})[0] == 200
+
+
+CONFIRM = {"events.confirm_s": 4.5}
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        (  # the key's line only; its own comment kept
+            '[events]\nconfirm_s = 10.0  # seconds\nask = "a # b"\n',
+            CONFIRM,
+            '[events]\nconfirm_s = 4.5  # seconds\nask = "a # b"\n',
+        ),
+        (  # a value over several lines is replaced whole
+            "[events]\nbed_zones = [\n  [[0, 0], [1, 0], [1, 1]],  # the old bed\n]\nconfirm_s = 3.0\n",
+            {"events.bed_zones": [], **CONFIRM},
+            "[events]\nbed_zones = []\nconfirm_s = 4.5\n",
+        ),
+        (  # an absent key: after the table's last key, not among the next table's comments
+            "[events]\nrecover_s = 3.0\n\n# the page\n[web]\nport = 0\n",
+            CONFIRM,
+            "[events]\nrecover_s = 3.0\nconfirm_s = 4.5\n\n# the page\n[web]\nport = 0\n",
+        ),
+        ('room = "x"\n[web]\n', CONFIRM, 'room = "x"\n[web]\n\n[events]\nconfirm_s = 4.5\n'),  # an absent table
+        (  # a top-level key, before the first table; a last line without its newline
+            '# mine\nroom = "x"\n\n[events]\nconfirm_s = 1',
+            {"room": "y", **CONFIRM},
+            '# mine\nroom = "y"\n\n[events]\nconfirm_s = 4.5\n',
+        ),
+    ],
+)
+def test_set_keys_changes_only_those_keys_lines(text: str, values: dict[str, Any], expected: str) -> None:
+    assert set_keys(text, values) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("events.confirm_s = 3.0\n", "events.confirm_s"),  # a dotted key
+        ("events = {confirm_s = 3.0}\n", "events.confirm_s"),  # an inline table
+        ('[voice]\nask = """\nname = "Ann"\n"""\n', "voice.name"),  # the key's name inside a multi-line string
+    ],
+)
+def test_a_layout_the_line_editing_cannot_follow_is_refused_and_the_file_unchanged(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text, encoding="utf-8")
+    config.chmod(0o640)
+    with pytest.raises(ConfigError, match=f"{key} is written in a form this page cannot edit; edit it by hand"):
+        save_keys(config, {key: "Bob" if key == "voice.name" else 4.5})
+    assert config.read_text(encoding="utf-8") == text
+    if key == "voice.name":  # another key of the same table is edited as usual, the file's mode kept
+        assert save_keys(config, {"voice.language": "de"}).voice.language == "de"
+        assert config.read_text(encoding="utf-8") == text + 'language = "de"\n'
+        assert stat.S_IMODE(config.stat().st_mode) == 0o640
+
+
+def test_the_restart_named_is_the_service_s() -> None:
+    from edge.web.settings import restart_command
+
+    assert restart_command("/etc/fallwatch/kitchen/config.toml") == "`sudo systemctl restart fallwatch@kitchen`"
+    assert restart_command("/etc/fallwatch/config.toml") == "`sudo systemctl restart fallwatch`"
+    assert restart_command("/home/me/fw.toml") == "a restart of `fallwatch run --config /home/me/fw.toml`"

@@ -5,7 +5,8 @@
     page.close()
 
 auth.py: the password hash, the logged-in sessions (cookie + CSRF token) and the limit on wrong
-passwords. zones.py: the bed zones written into the config file. history.py: pages of the events log.
-state.py: what the page shows of the running pipeline and alert hub. page.py: the HTML and script.
-server.py: the routes.
+passwords. config_file.py: keys written into the config file, changing only their lines. settings.py:
+the Settings section's data, and saving it (and the bed zones) with what applies live. history.py:
+pages of the events log. state.py: what the page shows of the running pipeline and alert hub.
+page.py: the HTML and script. server.py: the routes.
 """

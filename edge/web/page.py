@@ -16,7 +16,9 @@ line.state-alert{stroke:#c00}.state-alert{color:#c00}.state-suspected{color:#d70
 button{font-size:1em;margin-right:.5em}#alert{background:#fdd;padding:.5em;font-weight:bold}
 #events li{margin:.3em 0}#events img{height:6em;vertical-align:middle;margin-left:1em;border:1px solid #ccc}
 table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.2em .6em;text-align:left}
-.PASS{color:#080}.WARN{color:#d70}.FAIL{color:#c00}.SKIP{color:#888}"""
+.PASS{color:#080}.WARN{color:#d70}.FAIL{color:#c00}.SKIP{color:#888}
+#settings th{font-weight:normal;white-space:nowrap;vertical-align:top}#settings td{vertical-align:top}
+#settings .doc{color:#555;font-size:.9em}#settings td:nth-child(2){white-space:nowrap}#settings input[type=number]{width:7em}"""
 
 _HEAD = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">{meta}<title>FallWatch {room}</title>
@@ -53,6 +55,12 @@ while a real alarm is on.
 <p>The checks of <code>fallwatch doctor</code> on this service's config (a few seconds).
 <button id="doctor">Run the checks</button> <span id="doctor-result"></span></p>
 <table><tbody id="checks"></tbody></table>
+<h2>Settings</h2>
+<p>The config file's keys for this room, as declared in the config (doc, unit, bounds, default). "Save
+settings" writes the keys you changed into the config file; the fall rule's ([events]) apply at once,
+the others after a restart. Secrets and lists are set in the config file itself.</p>
+<div id="settings"></div>
+<p><button id="save-settings">Save settings</button> <span id="settings-result"></span></p>
 <h2>History</h2>
 <p><button id="newer" disabled>Newer</button><button id="older" disabled>Older</button>
 <span id="history-page"></span> <label><input type="checkbox" id="routine"> show routine events
@@ -205,7 +213,93 @@ refresh();
 setInterval(refresh, 1000);
 """
 
-SCRIPT = _SCRIPT.replace("__EDGES__", json.dumps(EDGES))
+# The Settings section, built from /settings.json (edge.config.form_fields): one input per key, by kind.
+_SETTINGS_SCRIPT = """
+let settingFields = [], restartCommand = '';
+function settingInput(f) {
+  if (!f.editable) {
+    const span = document.createElement('span');
+    span.textContent = f.secret ? 'secret: set in the config file' : JSON.stringify(f.value) +
+      (f.key === 'events.bed_zones' ? ' (draw them on the live view)' : ' (set in the config file)');
+    return span;
+  }
+  let input;
+  if (f.kind === 'choice') {
+    input = document.createElement('select');
+    for (const c of f.choices) input.add(new Option(String(c), String(c), false, c === f.value));
+  } else {
+    input = document.createElement('input');
+    input.type = {bool: 'checkbox', int: 'number', float: 'number'}[f.kind] || 'text';
+    if (f.kind === 'bool') input.checked = f.value;
+    else input.value = String(f.value);
+    if (f.kind === 'int' || f.kind === 'float') {
+      input.step = f.kind === 'int' ? '1' : 'any';
+      const low = f.limits.ge ?? f.limits.gt, high = f.limits.le ?? f.limits.lt;
+      if (low !== undefined) input.min = String(low);
+      if (high !== undefined) input.max = String(high);
+    }
+  }
+  input.id = 'setting-' + f.key;
+  return input;
+}
+function settingValue(f) {
+  const input = $('setting-' + f.key);
+  if (f.kind === 'bool') return input.checked;
+  if (f.kind === 'choice') return f.choices.find((c) => String(c) === input.value);
+  if (f.kind === 'int' || f.kind === 'float') return input.value.trim() === '' || isNaN(input.value) ? input.value : Number(input.value);
+  return input.value;
+}
+function settingRow(table, f) {
+  const row = table.insertRow();
+  const label = document.createElement('label');
+  label.htmlFor = 'setting-' + f.key;
+  label.textContent = f.key.split('.').pop();
+  row.appendChild(document.createElement('th')).appendChild(label);
+  const value = row.insertCell();
+  value.appendChild(settingInput(f));
+  if (f.unit) value.append(' ' + f.unit);
+  const doc = row.insertCell();
+  doc.className = 'doc';
+  const shown = f.secret ? '' : ` Default: ${JSON.stringify(f.default)}${f.unit ? ' ' + f.unit : ''}.`;
+  const rule = f.bounds ? ` Must be ${f.bounds}.` : '';
+  doc.textContent = f.doc + rule + shown + (f.editable ? (f.live ? ' Applies at once.' : ' Applies after a restart.') : '');
+}
+async function showSettings() {
+  const r = await fetch('/settings.json');
+  const body = await r.json();
+  if (!r.ok) { $('settings').textContent = body.error; return; }
+  restartCommand = body.restart;
+  settingFields = [];
+  $('settings').replaceChildren();
+  for (const section of body.sections) {
+    const title = document.createElement('h3');
+    title.textContent = (section.name ? `[${section.name}] ` : '') + section.doc;
+    const table = document.createElement('table');
+    table.id = 'settings-' + (section.name || 'top');
+    for (const f of section.fields) { settingRow(table, f); settingFields.push(f); }
+    $('settings').append(title, table);
+  }
+}
+$('save-settings').onclick = async () => {
+  const values = {};
+  for (const f of settingFields) {
+    if (f.editable && JSON.stringify(settingValue(f)) !== JSON.stringify(f.value)) values[f.key] = settingValue(f);
+  }
+  if (!Object.keys(values).length) { $('settings-result').textContent = 'Nothing changed.'; return; }
+  const r = await fetch('/settings', {method: 'POST', body: JSON.stringify({values}),
+    headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf}});
+  const body = await r.json();
+  if (!r.ok) { $('settings-result').textContent = `Not saved: ${body.error}`; return; }
+  const done = [];
+  if (body.live.length) done.push(`${body.live.join(', ')}: applied now`);
+  if (body.restart.length) done.push(`${body.restart.join(', ')}: applies after ${restartCommand}`);
+  $('settings-result').textContent = `Saved. ${done.join('; ')}.`;
+  await showSettings();
+};
+showSettings();
+"""
+
+SCRIPT = _SCRIPT.replace("__EDGES__", json.dumps(EDGES)) + _SETTINGS_SCRIPT
 
 
 def login(room: str, error: str, token: str) -> str:

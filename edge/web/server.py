@@ -1,5 +1,5 @@
 """The page's HTTP server: login, status and the live view, events and their history, the bed zones
-saved and applied live, a test alert, acknowledge, and the doctor's checks.
+and the settings saved and applied live, a test alert, acknowledge, and the doctor's checks.
 
 Routes (every one but /login needs a logged-in session; a page without one redirects to /login, data
 and changes without one get 401/403; every POST must come from the page's own origin, and every change
@@ -21,6 +21,10 @@ needs the session's CSRF token in X-CSRF-Token; the login form carries its own t
   POST /acknowledge             acknowledges the open alert (as Home Assistant's button does)
   POST /doctor                  runs `fallwatch doctor`'s checks on this service's config
   POST /logout                  ends the session
+  GET  /settings.json           the Settings form's sections and fields, from the config's declarations
+                                (edge.web.settings; no secret's value)
+  POST /settings                {"values": {"events.confirm_s": 5, ...}}: validated, saved to the config
+                                file; events.* applied to the running detector, the rest after a restart
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ from edge.pipeline import Pipeline
 from edge.web import page
 from edge.web.auth import LoginLimiter, Sessions, verify_password
 from edge.web.history import events_page
+from edge.web.settings import check_editable, page_settings, save_settings
 from edge.web.state import held_checks, open_alert, status, test_deliveries
-from edge.web.zones import save_bed_zones
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +112,8 @@ class WebPage:
             return self._snapshot(req)
         if path == "/history.json":
             return self._history(req, query)
+        if path == "/settings.json":
+            return self._settings_form(req)
         picture = _EVENT_PICTURE.match(path)
         if picture:
             return self._event_picture(req, picture.group(1))
@@ -133,6 +139,8 @@ class WebPage:
             return self._json(req, 403, {"error": "X-CSRF-Token: missing or wrong"})
         if path == "/zones":
             return self._zones(req, body)
+        if path == "/settings":
+            return self._settings(req, body)
         if path == "/test-alert":
             return self._test_alert(req)
         if path == "/acknowledge":
@@ -174,15 +182,33 @@ class WebPage:
     def _zones(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
         try:
             zones = json.loads(body)["zones"]
-            saved = save_bed_zones(self.config_path, zones)
+            saved = save_settings(self.config_path, {"events.bed_zones": zones}, self.pipeline.detector)
         except (ValueError, KeyError, TypeError) as exc:  # ConfigError is a ValueError
             error = str(exc) if isinstance(exc, ConfigError) else 'the body must be {"zones": [...]}'
             return self._json(req, 400, {"error": error})
-        detector = self.pipeline.detector
-        if detector is not None:  # one assignment: the detector's thread sees the old or the new list
-            detector.events.cfg.bed_zones = saved
-        logger.info("web: %d bed zone(s) saved to %s and applied", len(saved), self.config_path)
-        self._json(req, 200, {"zones": saved})
+        zones = saved.cfg.events.bed_zones
+        logger.info("web: %d bed zone(s) saved to %s and applied", len(zones), self.config_path)
+        self._json(req, 200, {"zones": zones})
+
+    def _settings_form(self, req: BaseHTTPRequestHandler) -> None:
+        try:
+            self._json(req, 200, page_settings(self.config_path))
+        except (OSError, ConfigError) as exc:  # the file was removed or broken by hand since the start
+            self._json(req, 500, {"error": str(exc)})
+
+    def _settings(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
+        try:
+            values = json.loads(body)["values"]
+            if not isinstance(values, dict):
+                raise TypeError
+            check_editable(values)
+            saved = save_settings(self.config_path, values, self.pipeline.detector)
+        except (ValueError, KeyError, TypeError) as exc:  # ConfigError is a ValueError
+            error = str(exc) if isinstance(exc, ConfigError) else 'the body must be {"values": {"key": value}}'
+            return self._json(req, 400, {"error": error})
+        keys = ", ".join([*saved.live, *saved.restart]) or "nothing changed"
+        logger.warning("web: settings saved to %s by %s: %s", self.config_path, req.client_address[0], keys)
+        self._json(req, 200, {"live": saved.live, "restart": saved.restart})
 
     def _hub(self, req: BaseHTTPRequestHandler) -> AlertHub | None:
         """The running alert hub, or None after answering 503 (not started yet)."""
