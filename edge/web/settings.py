@@ -17,14 +17,28 @@ from pathlib import Path
 from typing import Any
 
 from edge.commands.doctor import CAMERA_CONFIG, DEFAULT_CONFIG
-from edge.config import Config, ConfigError, FormField, config_from_text, form_fields
+from edge.config import (
+    Config,
+    ConfigError,
+    EventsConfig,
+    FormField,
+    GpioConfig,
+    InactivityConfig,
+    MqttConfig,
+    NotifyConfig,
+    VoiceConfig,
+    config_from_text,
+    form_fields,
+)
+from edge.config_base import SECTION_KEYS
 from edge.detector import FallDetector
 from edge.web.config_file import key_value, save_keys
 
 # The sections on the page ("" = the top-level keys: room), in the order shown.
-SECTIONS = ("", "events", "inactivity", "voice", "notify", "mqtt", "gpio")
+PAGE_MODELS = (EventsConfig, InactivityConfig, VoiceConfig, NotifyConfig, MqttConfig, GpioConfig)
+SECTIONS = ("", *(SECTION_KEYS[model] for model in PAGE_MODELS))
 EDITABLE_KINDS = ("bool", "int", "float", "str", "choice")
-LIVE_SECTION = "events"  # applied to the running detector; every other key needs a restart
+LIVE_SECTION = SECTION_KEYS[EventsConfig]  # applied to the running detector; every other key needs a restart
 
 _saving = threading.Lock()  # one read-edit-write of the file (and of the detector's config) at a time
 
