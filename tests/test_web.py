@@ -802,6 +802,40 @@ def test_the_wait_grows_with_each_wrong_password_and_a_right_one_clears_it() -> 
     assert limiter.wait_s("10.0.0.2") == 0
 
 
+def test_wrong_passwords_sent_all_at_once_are_limited_like_one_after_another(tmp_path: Path) -> None:
+    """Many wrong passwords in parallel from one address: one is checked at a time, so no more than
+    the free ones are looked at before the address must wait (they cannot all pass the limit's check
+    while the first is still being hashed)."""
+    import http.cookiejar
+    import urllib.parse
+
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=""), encoding="utf-8")
+    config.chmod(0o600)
+    pipeline = Pipeline(load_config(config), events_path="")
+    page = WebPage(WebConfig(port=0, password_hash=pipeline.cfg.web.password_hash), config, pipeline, "hall")
+    page.start()
+    try:
+        base = f"http://127.0.0.1:{page.port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = urllib.parse.urlencode({"password": "guess", "token": login_token(opener, base)}).encode()
+        start, codes = threading.Barrier(10), []
+
+        def attempt() -> None:
+            start.wait()
+            codes.append(call(opener, base + "/login", form)[0])
+
+        threads = [threading.Thread(target=attempt) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        page.close()
+    assert len(codes) == 10 and set(codes) <= {401, 429}
+    assert codes.count(401) <= page.limiter.free, codes
+
+
 @needs_model
 def test_the_login_form_and_every_change_refuse_a_forged_request(service: Service) -> None:
     import http.cookiejar

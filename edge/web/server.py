@@ -163,17 +163,20 @@ class WebPage:
 
     def _login(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
         address = req.client_address[0]
-        wait = self.limiter.wait_s(address)
+        wait = self.limiter.begin(address)
         if wait > 0:  # refused before the password is even looked at
             return self._login_form(req, f"Too many wrong passwords: wait {math.ceil(wait)} s.", 429, wait)
-        form = parse_qs(body.decode("utf-8", "replace"))
-        if not _same(form.get("token", [""])[0], _cookie(req, LOGIN_COOKIE) or ""):
-            return self._login_form(req, "The form had expired: log in again.", 403)
-        if not verify_password(form.get("password", [""])[0], self.cfg.password_hash):
-            self.limiter.failed(address)
-            logger.warning("web: a wrong password from %s", address)
-            return self._login_form(req, "Wrong password.", 401)
-        self.limiter.succeeded(address)
+        try:
+            form = parse_qs(body.decode("utf-8", "replace"))
+            if not _same(form.get("token", [""])[0], _cookie(req, LOGIN_COOKIE) or ""):
+                return self._login_form(req, "The form had expired: log in again.", 403)
+            if not verify_password(form.get("password", [""])[0], self.cfg.password_hash):
+                self.limiter.failed(address)
+                logger.warning("web: a wrong password from %s", address)
+                return self._login_form(req, "Wrong password.", 401)
+            self.limiter.succeeded(address)
+        finally:
+            self.limiter.end(address)
         sid, _ = self.sessions.create()
         cookie = f"{COOKIE}={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age={int(self.sessions.lifetime_s)}"
         _redirect(req, "/", cookie)
