@@ -64,6 +64,8 @@ LOGIN_COOKIE = "fallwatch_login"
 MAX_BODY = 64 * 1024
 _EVENT_PICTURE = re.compile(r"^/events/([0-9A-Za-z_-]{1,64})\.png$")
 HTML = "text/html; charset=utf-8"
+# A history page number: ASCII digits, few enough that the reader's skip stays a machine-size int.
+_PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class WebPage:
@@ -122,7 +124,7 @@ class WebPage:
     def _post(self, req: BaseHTTPRequestHandler) -> None:
         path = req.path.split("?", 1)[0]
         length = req.headers.get("Content-Length") or "0"
-        if not length.isdigit() or int(length) > MAX_BODY:
+        if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
             return self._json(req, 413, {"error": f"Content-Length must be 0..{MAX_BODY}"})
         body = req.rfile.read(int(length))
         if not _same_origin(req):
@@ -272,7 +274,7 @@ class WebPage:
     def _history(self, req: BaseHTTPRequestHandler, query: str) -> None:
         args = parse_qs(query)
         number, routine = args.get("page", ["0"])[0], args.get("routine", ["0"])[0] == "1"
-        if not number.isdigit():
+        if not _PAGE_NUMBER.fullmatch(number):  # not str.isdigit: "\u00b2" is a digit int() refuses
             return self._json(req, 400, {"error": f"page = {number!r}: must be a whole number, 0 = the newest"})
         path = self.pipeline.events_path
         events, older = events_page(path, int(number), routine=routine) if path else ([], False)
