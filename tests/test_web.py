@@ -37,7 +37,7 @@ from edge.sources.base import Frame, FrameSource
 from edge.web.auth import LoginLimiter, hash_password
 from edge.web.config_file import save_keys, set_keys
 from edge.web.history import events_page
-from edge.web.server import WebPage
+from edge.web.server import WebPage, json_answer
 from tests.support import MODEL, REPO, model_features, needs_model, replay_config, require_tool, skip_or_fail
 
 PASSWORD = "correct horse battery"
@@ -840,6 +840,17 @@ def test_a_history_page_number_that_is_no_plain_whole_number_is_refused(tmp_path
     assert codes == {"%C2%B2": 400, "9" * 30: 400, "-1": 400, "1.5": 400}
     assert length_code == 413
     assert code == 200 and [e["event"] for e in json.loads(body)["events"]] == ["fall_alert"]
+
+
+def test_a_secret_json_would_escape_is_still_scrubbed_from_an_answer(tmp_path: Path) -> None:
+    """A password with a quote, a backslash or a non-ASCII letter is written escaped in JSON; the
+    answer must hide it all the same (the page's scrub works on the strings, before encoding)."""
+    password = 'mqtt-pässwort-"9c3e\\'
+    page = bare_page(tmp_path, extra=f"[mqtt]\npassword = {json.dumps(password)}\n")
+    page.close()
+    answer = json_answer(page.secrets, {"checks": [{"detail": f"broker refused {password}"}], password: 1})
+    assert "9c3e" not in answer and "p\\u00e4ss" not in answer
+    assert json.loads(answer) == {"checks": [{"detail": "broker refused ****"}], "****": 1}
 
 
 def test_wrong_passwords_sent_all_at_once_are_limited_like_one_after_another(tmp_path: Path) -> None:

@@ -289,7 +289,24 @@ class WebPage:
         return data
 
     def _json(self, req: BaseHTTPRequestHandler, code: int, data: Any) -> None:
-        send(req, code, self.secrets.scrub(json.dumps(data)), "application/json")
+        send(req, code, json_answer(self.secrets, data), "application/json")
+
+
+def json_answer(secrets: SecretFilter, data: Any) -> str:
+    """`data` as JSON with every secret scrubbed from its strings (keys too) before they are encoded:
+    json.dumps escapes a secret's quote, backslash or non-ASCII letter, so scrubbing the encoded text
+    would miss it."""
+
+    def scrubbed(value: Any) -> Any:
+        if isinstance(value, str):
+            return secrets.scrub(value)
+        if isinstance(value, dict):
+            return {scrubbed(key): scrubbed(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [scrubbed(item) for item in value]
+        return value
+
+    return json.dumps(scrubbed(data))
 
 
 def config_secrets(cfg: Config) -> list[str]:
