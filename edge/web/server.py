@@ -168,17 +168,21 @@ class WebPage:
         wait = self.limiter.begin(address)
         if wait > 0:  # refused before the password is even looked at
             return self._login_form(req, f"Too many wrong passwords: wait {math.ceil(wait)} s.", 429, wait)
-        try:
+        try:  # the try ends before the answer goes out: the client's next try may follow at once
             form = parse_qs(body.decode("utf-8", "replace"))
-            if not _same(form.get("token", [""])[0], _cookie(req, LOGIN_COOKIE) or ""):
-                return self._login_form(req, "The form had expired: log in again.", 403)
-            if not verify_password(form.get("password", [""])[0], self.cfg.password_hash):
+            fresh = _same(form.get("token", [""])[0], _cookie(req, LOGIN_COOKIE) or "")
+            right = fresh and verify_password(form.get("password", [""])[0], self.cfg.password_hash)
+            if right:
+                self.limiter.succeeded(address)
+            elif fresh:
                 self.limiter.failed(address)
-                logger.warning("web: a wrong password from %s", address)
-                return self._login_form(req, "Wrong password.", 401)
-            self.limiter.succeeded(address)
         finally:
             self.limiter.end(address)
+        if not fresh:
+            return self._login_form(req, "The form had expired: log in again.", 403)
+        if not right:
+            logger.warning("web: a wrong password from %s", address)
+            return self._login_form(req, "Wrong password.", 401)
         sid, _ = self.sessions.create()
         cookie = f"{COOKIE}={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age={int(self.sessions.lifetime_s)}"
         _redirect(req, "/", cookie)
