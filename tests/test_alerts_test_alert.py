@@ -144,3 +144,23 @@ def test_a_real_prompt_drops_a_test_sentence_not_yet_said() -> None:
     finally:
         voice.close()
     assert player.played == [synthesize(TEST_TEXT, cfg), synthesize(prompt_text(cfg.help, ""), cfg)]
+
+
+def test_a_test_sentence_asked_for_while_a_real_prompt_is_on_is_never_said() -> None:
+    """A test that reaches the voice after a real alarm's prompt (the hub's check of the pins and the
+    voice's request are not one step) is dropped: "Nothing happened" is never said between the
+    questions to a person who may have fallen."""
+    require_tool("espeak-ng", "espeak-ng")
+    cfg, player = VoiceConfig(wav="unused.wav", repeat_s=30.0), HeldPlayer()
+    voice = Voice(cfg, player)
+    voice.start()
+    try:
+        voice.prompt(1, "ask")
+        assert player.playing.wait(30)  # the question is being said
+        assert voice.say_test() is False
+        player.release.set()
+        wait(lambda: len(player.played) >= 1)
+        time.sleep(1.5)  # the next question is 30 s away: nothing may come meanwhile
+    finally:
+        voice.close()
+    assert player.played == [synthesize(prompt_text(cfg.ask, ""), cfg)]

@@ -311,3 +311,17 @@ def test_read_events_skips_a_torn_line_with_a_warning_naming_the_file_and_line(
     assert len(warnings) == 2 and all("\n" not in w for w in warnings), warnings
     assert f"{path}:2: " in warnings[0] and "lacks" in warnings[0]
     assert f"{path}:5: " in warnings[1]
+
+
+def test_a_line_torn_by_a_power_cut_is_ended_when_the_log_is_reopened(tmp_path: Path) -> None:
+    """The next run's first event starts on a line of its own instead of running into the torn one
+    (where a reader would skip both)."""
+    log = tmp_path / "events.jsonl"
+    first = Event("fall_suspected", 1.0, track_id=1)
+    log.write_text(first.to_json() + '\n{"event": "fall_al', encoding="utf-8")
+    writer = EventLog(log)
+    after = Event("fall_alert", 2.0, track_id=1)
+    writer.write(after)
+    writer.close()
+    assert [e.id for e in read_events(log)] == [first.id, after.id]
+    assert log.read_bytes().endswith(b'"fall_al\n' + after.to_json().encode() + b"\n")

@@ -37,7 +37,7 @@ from edge.sources.base import Frame, FrameSource
 from edge.web.auth import LoginLimiter, hash_password
 from edge.web.config_file import save_keys, set_keys
 from edge.web.history import events_page
-from edge.web.server import WebPage
+from edge.web.server import WebPage, json_answer
 from tests.support import MODEL, REPO, model_features, needs_model, replay_config, require_tool, skip_or_fail
 
 PASSWORD = "correct horse battery"
@@ -800,6 +800,86 @@ def test_the_wait_grows_with_each_wrong_password_and_a_right_one_clears_it() -> 
     limiter.succeeded("10.0.0.2")
     limiter.failed("10.0.0.2")
     assert limiter.wait_s("10.0.0.2") == 0
+
+
+def bare_page(tmp_path: Path, extra: str = "", events_path: str = "") -> WebPage:
+    """A started page on a pipeline that processes no frame (no model needed), its config in tmp_path."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra=extra), encoding="utf-8")
+    config.chmod(0o600)
+    pipeline = Pipeline(load_config(config), events_path=events_path)
+    page = WebPage(WebConfig(port=0, password_hash=pipeline.cfg.web.password_hash), config, pipeline, "hall")
+    page.start()
+    return page
+
+
+def test_a_history_page_number_that_is_no_plain_whole_number_is_refused(tmp_path: Path) -> None:
+    """Only ASCII digits, and not so many that the log's reader cannot skip that far: 400, not a
+    dropped connection (a Unicode digit such as \u00b2 passes str.isdigit but not int()); the same
+    for a Content-Length."""
+    import http.client
+
+    log = tmp_path / "events.jsonl"
+    writer = EventLog(log)
+    writer.write(Event("fall_alert", 1.0, track_id=1))
+    writer.close()
+    page = bare_page(tmp_path, events_path=str(log))
+    try:
+        base = f"http://127.0.0.1:{page.port}"
+        opener, _ = log_in(base)
+        codes = {n: call(opener, f"{base}/history.json?page={n}")[0] for n in ("%C2%B2", "9" * 30, "-1", "1.5")}
+        code, body, _ = call(opener, base + "/history.json?page=0")
+        connection = http.client.HTTPConnection("127.0.0.1", page.port, timeout=10)
+        connection.putrequest("POST", "/logout")
+        connection.putheader("Content-Length", "\u00b2")  # sent as the Latin-1 byte 0xb2
+        connection.endheaders()
+        length_code = connection.getresponse().status
+        connection.close()
+    finally:
+        page.close()
+    assert codes == {"%C2%B2": 400, "9" * 30: 400, "-1": 400, "1.5": 400}
+    assert length_code == 413
+    assert code == 200 and [e["event"] for e in json.loads(body)["events"]] == ["fall_alert"]
+
+
+def test_a_secret_json_would_escape_is_still_scrubbed_from_an_answer(tmp_path: Path) -> None:
+    """A password with a quote, a backslash or a non-ASCII letter is written escaped in JSON; the
+    answer must hide it all the same (the page's scrub works on the strings, before encoding)."""
+    password = 'mqtt-pässwort-"9c3e\\'
+    page = bare_page(tmp_path, extra=f"[mqtt]\npassword = {json.dumps(password)}\n")
+    page.close()
+    answer = json_answer(page.secrets, {"checks": [{"detail": f"broker refused {password}"}], password: 1})
+    assert "9c3e" not in answer and "p\\u00e4ss" not in answer
+    assert json.loads(answer) == {"checks": [{"detail": "broker refused ****"}], "****": 1}
+
+
+def test_wrong_passwords_sent_all_at_once_are_limited_like_one_after_another(tmp_path: Path) -> None:
+    """Many wrong passwords in parallel from one address: one is checked at a time, so no more than
+    the free ones are looked at before the address must wait (they cannot all pass the limit's check
+    while the first is still being hashed)."""
+    import http.cookiejar
+    import urllib.parse
+
+    page = bare_page(tmp_path)
+    try:
+        base = f"http://127.0.0.1:{page.port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = urllib.parse.urlencode({"password": "guess", "token": login_token(opener, base)}).encode()
+        start, codes = threading.Barrier(10), []
+
+        def attempt() -> None:
+            start.wait()
+            codes.append(call(opener, base + "/login", form)[0])
+
+        threads = [threading.Thread(target=attempt) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        page.close()
+    assert len(codes) == 10 and set(codes) <= {401, 429}
+    assert codes.count(401) <= page.limiter.free, codes
 
 
 @needs_model

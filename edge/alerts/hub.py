@@ -52,7 +52,7 @@ TEST_SOUND_S = 3.0
 @dataclass(frozen=True)
 class Drill:
     """What a test alert did besides the buzzer and LED: whether the voice says the test sentence
-    (False: no voice configured), and the test push's outbox key ("" with no push channel)."""
+    (False: no voice configured, or a real prompt came first), and the test push's outbox key ("" with no push channel)."""
 
     voice: bool
     key: str
@@ -221,9 +221,8 @@ class AlertHub:
         if not self.alarm.sound_test(TEST_SOUND_S):
             logger.warning("test alert from %s refused: a real alarm is on", who)
             return None
-        if self.voice is not None:
-            self.voice.say_test()
-        drill = Drill(self.voice is not None, self.notifier.test() if self.notifier is not None else "")
+        speaks = self.voice is not None and self.voice.say_test()
+        drill = Drill(speaks, self.notifier.test() if self.notifier is not None else "")
         logger.warning("test alert from %s: buzzer and LED on for %.0f s, voice %s, push %s", who, TEST_SOUND_S,
                        "speaks" if drill.voice else "off", drill.key or "off (no channel)")  # fmt: skip
         return drill

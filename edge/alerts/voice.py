@@ -150,13 +150,17 @@ class Voice:
             self._test = self._test and kind == "stop"  # a real prompt drops a test not yet said
             self._changed.notify_all()
 
-    def say_test(self) -> None:
-        """Say TEST_TEXT once (a test alert; the hub asks only while no alarm is on). A prompt that
-        comes before the sentence is said drops it; one that comes while it is said waits for its end
-        (a few seconds)."""
+    def say_test(self) -> bool:
+        """Say TEST_TEXT once (a test alert; the hub asks only while no alarm is on); False, and
+        nothing said, while a person is being asked or help is to be announced (a real alarm that came
+        between the hub's check and this call). A prompt that comes before the sentence is said drops
+        it; one that comes while it is said waits for its end (a few seconds)."""
         with self._changed:
+            if self._asking or self._help:
+                return False
             self._test = True
             self._changed.notify_all()
+            return True
 
     def close(self, timeout: float = SPEAK_TIMEOUT_S) -> None:
         with self._changed:

@@ -72,10 +72,18 @@ class Sessions:
             self._sessions.pop(sid or "", None)
 
 
+# How long a try waits while another try from the same address is still being checked.
+BUSY_WAIT_S = 1.0
+
+
 class LoginLimiter:
     """Wrong passwords per client address: the first `free` in a row cost nothing; from then on the
     address must wait before its next try, base_s after the first of them, doubling with each further
-    wrong password, up to max_s. A right password clears the address. Thread-safe."""
+    wrong password, up to max_s. A right password clears the address. Thread-safe.
+
+    One try at a time per address: `begin` reserves it and `end` releases it, so requests sent in
+    parallel cannot all pass the check while the first wrong password is still being hashed.
+    """
 
     def __init__(
         self, free: int = 5, base_s: float = 30.0, max_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
@@ -83,12 +91,32 @@ class LoginLimiter:
         self.free, self.base_s, self.max_s, self.clock = free, base_s, max_s, clock
         self._lock = threading.Lock()
         self._wrong: dict[str, tuple[int, float]] = {}  # address -> (wrong passwords in a row, locked until)
+        self._trying: set[str] = set()  # addresses whose try is being checked now
 
     def wait_s(self, address: str) -> float:
         """Seconds `address` must still wait before it may try a password (0: it may try now)."""
         with self._lock:
-            _, until = self._wrong.get(address, (0, 0.0))
-            return max(0.0, until - self.clock())
+            return self._wait(address)
+
+    def _wait(self, address: str) -> float:
+        if address in self._trying:
+            return BUSY_WAIT_S
+        _, until = self._wrong.get(address, (0, 0.0))
+        return max(0.0, until - self.clock())
+
+    def begin(self, address: str) -> float:
+        """Start a try from `address`: 0 when it may try now (call `end` after its `failed` or
+        `succeeded`), else the seconds it must wait and nothing is reserved."""
+        with self._lock:
+            wait = self._wait(address)
+            if not wait:
+                self._trying.add(address)
+            return wait
+
+    def end(self, address: str) -> None:
+        """The try `begin` allowed is over (whatever its outcome)."""
+        with self._lock:
+            self._trying.discard(address)
 
     def failed(self, address: str) -> None:
         """`address` sent a wrong password."""

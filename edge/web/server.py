@@ -64,6 +64,8 @@ LOGIN_COOKIE = "fallwatch_login"
 MAX_BODY = 64 * 1024
 _EVENT_PICTURE = re.compile(r"^/events/([0-9A-Za-z_-]{1,64})\.png$")
 HTML = "text/html; charset=utf-8"
+# A history page number: ASCII digits, few enough that the reader's skip stays a machine-size int.
+_PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class WebPage:
@@ -122,7 +124,7 @@ class WebPage:
     def _post(self, req: BaseHTTPRequestHandler) -> None:
         path = req.path.split("?", 1)[0]
         length = req.headers.get("Content-Length") or "0"
-        if not length.isdigit() or int(length) > MAX_BODY:
+        if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
             return self._json(req, 413, {"error": f"Content-Length must be 0..{MAX_BODY}"})
         body = req.rfile.read(int(length))
         if not _same_origin(req):
@@ -163,17 +165,24 @@ class WebPage:
 
     def _login(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
         address = req.client_address[0]
-        wait = self.limiter.wait_s(address)
+        wait = self.limiter.begin(address)
         if wait > 0:  # refused before the password is even looked at
             return self._login_form(req, f"Too many wrong passwords: wait {math.ceil(wait)} s.", 429, wait)
-        form = parse_qs(body.decode("utf-8", "replace"))
-        if not _same(form.get("token", [""])[0], _cookie(req, LOGIN_COOKIE) or ""):
+        try:  # the try ends before the answer goes out: the client's next try may follow at once
+            form = parse_qs(body.decode("utf-8", "replace"))
+            fresh = _same(form.get("token", [""])[0], _cookie(req, LOGIN_COOKIE) or "")
+            right = fresh and verify_password(form.get("password", [""])[0], self.cfg.password_hash)
+            if right:
+                self.limiter.succeeded(address)
+            elif fresh:
+                self.limiter.failed(address)
+        finally:
+            self.limiter.end(address)
+        if not fresh:
             return self._login_form(req, "The form had expired: log in again.", 403)
-        if not verify_password(form.get("password", [""])[0], self.cfg.password_hash):
-            self.limiter.failed(address)
+        if not right:
             logger.warning("web: a wrong password from %s", address)
             return self._login_form(req, "Wrong password.", 401)
-        self.limiter.succeeded(address)
         sid, _ = self.sessions.create()
         cookie = f"{COOKIE}={sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age={int(self.sessions.lifetime_s)}"
         _redirect(req, "/", cookie)
@@ -269,7 +278,7 @@ class WebPage:
     def _history(self, req: BaseHTTPRequestHandler, query: str) -> None:
         args = parse_qs(query)
         number, routine = args.get("page", ["0"])[0], args.get("routine", ["0"])[0] == "1"
-        if not number.isdigit():
+        if not _PAGE_NUMBER.fullmatch(number):  # not str.isdigit: "\u00b2" is a digit int() refuses
             return self._json(req, 400, {"error": f"page = {number!r}: must be a whole number, 0 = the newest"})
         path = self.pipeline.events_path
         events, older = events_page(path, int(number), routine=routine) if path else ([], False)
@@ -284,7 +293,24 @@ class WebPage:
         return data
 
     def _json(self, req: BaseHTTPRequestHandler, code: int, data: Any) -> None:
-        send(req, code, self.secrets.scrub(json.dumps(data)), "application/json")
+        send(req, code, json_answer(self.secrets, data), "application/json")
+
+
+def json_answer(secrets: SecretFilter, data: Any) -> str:
+    """`data` as JSON with every secret scrubbed from its strings (keys too) before they are encoded:
+    json.dumps escapes a secret's quote, backslash or non-ASCII letter, so scrubbing the encoded text
+    would miss it."""
+
+    def scrubbed(value: Any) -> Any:
+        if isinstance(value, str):
+            return secrets.scrub(value)
+        if isinstance(value, dict):
+            return {scrubbed(key): scrubbed(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [scrubbed(item) for item in value]
+        return value
+
+    return json.dumps(scrubbed(data))
 
 
 def config_secrets(cfg: Config) -> list[str]:
