@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 TYPE_REQUIREMENTS = {
     "float_type": "must be a number",
     "int_type": "must be an integer",
+    "finite_number": "must be a finite number",
     "string_type": "must be a str",
     "bool_type": "must be a bool",
     "list_type": "must be a list",
@@ -57,7 +58,9 @@ class Section(BaseModel):
     """A config section: unknown keys refused, no type coercion but int -> float; bad values raise
     ConfigError("section.key = value: requirement") from construction too."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=(), defer_build=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, protected_namespaces=(), defer_build=True, allow_inf_nan=False
+    )
 
     def __init__(self, **data: Any) -> None:
         try:

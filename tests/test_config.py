@@ -144,6 +144,9 @@ def test_every_key_and_section_is_declared_with_a_doc() -> None:
         ("events.confirm_s=true", "events.confirm_s = True: must be a number"),  # no coercion of a bool
         ("events.confirm_s='5'", "events.confirm_s = '5': must be a number"),  # nor of a string
         ("features.window_frames=1.5", "features.window_frames = 1.5: must be an integer"),
+        # an endless confirm_s would mean a suspected fall never alerts
+        ("events.confirm_s=inf", "events.confirm_s = inf: must be a finite number"),
+        ("features.max_gap_s=nan", "features.max_gap_s = nan: must be a finite number"),
         ("log.level='LOUD'", "log.level = 'LOUD': must be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
         ("events=3", "events = 3: must be a table"),
         ("gpio.led_pin=33", "gpio.*_pin = [29, 33, 33]: buzzer, LED and cancel pins must differ"),
