@@ -164,3 +164,19 @@ def test_a_test_sentence_asked_for_while_a_real_prompt_is_on_is_never_said() -> 
     finally:
         voice.close()
     assert player.played == [synthesize(prompt_text(cfg.ask, ""), cfg)]
+
+
+def test_a_real_alarm_drops_the_test_message_still_waiting_to_be_sent(
+    room: tuple[AlertHub, SimulatedPins, Path],
+) -> None:
+    """A test push still queued (its channel down) when a fall alerts never follows the alarm with
+    "Nothing happened": it is dropped, and the alarm's own message stays queued."""
+    hub, pins, _ = room
+    drill = hub.test_alert("the test")
+    assert drill is not None and hub.notifier is not None
+    wait(lambda: not pins.levels[BUZZER])  # the test's sound is over; its push is still pending
+    alarm = Event("fall_alert", 1.0, track_id=1)
+    hub.handle(alarm)
+    (test,) = hub.notifier.outbox.deliveries(drill.key)
+    assert test.state == "failed" and "fall_alert came first" in test.detail
+    assert [d.state for d in hub.notifier.outbox.deliveries(alarm.id)] == ["pending"]

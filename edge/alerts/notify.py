@@ -32,6 +32,8 @@ from edge.events import CAMERA_LOST, Event
 from edge.skeleton import EDGES
 
 logger = logging.getLogger(__name__)
+# The message key of every test message (`Notifier.test`): a real alarm drops those still pending.
+TEST_KEY_PREFIX = "test-"
 
 URLS_ENV = "FALLWATCH_NOTIFY_URLS"
 
@@ -217,6 +219,9 @@ class Notifier:
         if KINDS[event.event].push != "alarm":
             self.enqueue(compose(event, self.room, image, name))
             return image, name
+        dropped = self.outbox.drop_pending(TEST_KEY_PREFIX, f"{event.event} came first")
+        if dropped:  # "nothing happened" must never reach a caregiver after a real alarm
+            logger.warning("%s: %d pending test message(s) dropped", event.event, dropped)
         self.escalation.open(event, lambda token: self._with_link(compose(event, self.room, image, name), token))
         self._wake()
         return image, name
@@ -265,7 +270,7 @@ class Notifier:
     def test(self) -> str:
         """Queue a test message for every channel of every tier (Home Assistant's Test button, the
         set-up page's Test alert); its key (`outbox.deliveries(key)` says how each delivery went)."""
-        key = f"test-{uuid.uuid4().hex}"
+        key = f"{TEST_KEY_PREFIX}{uuid.uuid4().hex}"
         self.outbox.enqueue(Message(key, f"FallWatch in {self.room}: test alert",
                                     f"A test alert from FallWatch in {self.room}. Nothing happened.", "test"),
                             [channel.key for channel in self.channels])  # fmt: skip

@@ -247,6 +247,18 @@ class Outbox:
             )
         return cursor.rowcount
 
+    def drop_pending(self, prefix: str, reason: str) -> int:
+        """Give up every pending delivery whose message key starts with `prefix`, noting `reason`; how
+        many were dropped."""
+        db = self._db()
+        with _transaction(db):
+            cursor = db.execute(
+                "UPDATE deliveries SET state = 'failed', reported = 1, detail = ? "
+                "WHERE state = 'pending' AND substr(key, 1, ?) = ?",
+                (f"dropped: {reason}", len(prefix), prefix),
+            )
+        return cursor.rowcount
+
     def counts(self) -> dict[str, int]:
         """Deliveries by state, e.g. {"pending": 3, "delivered": 10, "failed": 0}."""
         rows = self._db().execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()
