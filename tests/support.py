@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -84,3 +86,11 @@ def replay_config(trace: Path, overrides: tuple[str, ...] = ()) -> Config:
         ],
     )
     return model_features(cfg)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Poll condition() every 10 ms until it is truthy; fail when `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)

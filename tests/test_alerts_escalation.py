@@ -22,7 +22,7 @@ from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.sources.base import Frame, FrameSource
 from tests.mosquitto import running_mosquitto
-from tests.support import FakeClock
+from tests.support import FakeClock, wait_until
 from tests.test_pipeline import nobody_classifier, nobody_pose
 from tests.webhooks import Receiver
 
@@ -40,13 +40,6 @@ class DarkCamera(FrameSource):
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _wait(condition: object, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def _notify(tmp_path: Path, port: int, tiers: int = 2, repeat_min: float = 10.0) -> NotifyConfig:
@@ -91,16 +84,18 @@ def test_tier_1_then_tier_2_then_reminders_until_home_assistant_acknowledges(
         pipeline.start()
         hub.start()
         try:
-            _wait(mqtt.connected.is_set)
+            wait_until(mqtt.connected.is_set)
             pipeline._emit([Event("fall_alert", 1.0, track_id=1)])  # what the state machine raises
-            _wait(lambda: state.titles("/t1") == [FALL])
+            wait_until(lambda: state.titles("/t1") == [FALL])
             assert "/ack/" in state.arrivals[0].body["message"]  # the acknowledge link
             pipeline.step()
             assert state.titles("/t2") == []  # tier 2 waits its 5 minutes
             clock.now += 5 * 60
-            _wait(lambda: pipeline.step() and state.titles("/t2") == [AGAIN])  # looked at once a second
+            wait_until(lambda: pipeline.step() and state.titles("/t2") == [AGAIN])  # looked at once a second
             clock.now += 5 * 60  # 10 minutes: a reminder to every tier reached
-            _wait(lambda: pipeline.step() and state.titles("/t1") == [FALL, AGAIN] and len(state.titles("/t2")) == 2)
+            wait_until(
+                lambda: pipeline.step() and state.titles("/t1") == [FALL, AGAIN] and len(state.titles("/t2")) == 2
+            )
 
             # Home Assistant's Acknowledge button publishes its payload_press on the command topic.
             button = paho.Client(paho.CallbackAPIVersion.VERSION2)
@@ -113,13 +108,13 @@ def test_tier_1_then_tier_2_then_reminders_until_home_assistant_acknowledges(
                 pipeline.step()
             button.loop_stop()
             button.disconnect()
-            _wait(lambda: state.titles("/t1")[-1:] == [ACKED] and state.titles("/t2")[-1:] == [ACKED])
+            wait_until(lambda: state.titles("/t1")[-1:] == [ACKED] and state.titles("/t2")[-1:] == [ACKED])
             clock.now += 60 * 60  # an hour later: no more reminders, no more tiers
             began = time.monotonic()
             while time.monotonic() - began < 2.5:  # past two of the hub's once-a-second looks
                 pipeline.step()
             pipeline._emit([Event("recovered", 2.0, track_id=1)])
-            _wait(lambda: state.titles("/t1")[-1:] == [CLEAR] and state.titles("/t2")[-1:] == [CLEAR])
+            wait_until(lambda: state.titles("/t1")[-1:] == [CLEAR] and state.titles("/t2")[-1:] == [CLEAR])
         finally:
             pipeline.stop()
     assert state.titles("/t1") == [FALL, AGAIN, ACKED, CLEAR]

@@ -22,6 +22,7 @@ from edge.alerts.hub import AlertHub
 from edge.alerts.notify import Notifier
 from edge.config import Config, GpioConfig, NotifyConfig
 from edge.events import Event
+from tests.support import wait_until
 
 GPIO = GpioConfig(blink_hz=20.0)  # fast blinking keeps the tests short
 BUZZER, LED = GPIO.buzzer_pin, GPIO.led_pin
@@ -36,17 +37,10 @@ def _changes(pins: SimulatedPins, pin: int, since: int = 0) -> list[bool]:
     return [c.on for c in pins.changes[since:] if c.pin == pin]
 
 
-def _wait(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-
-
 def test_fall_timeline_blink_then_steady_with_buzzer_then_off_on_recovery():
     hub, pins = _hub()
     hub.handle(Event("fall_suspected", 1.0, 1))
-    _wait(lambda: len(_changes(pins, LED)) >= 5)  # on, off, on, off, on: blinking
+    wait_until(lambda: len(_changes(pins, LED)) >= 5)  # on, off, on, off, on: blinking
     assert _changes(pins, BUZZER) == []
     blink = _changes(pins, LED)
     assert blink[:5] == [True, False, True, False, True]
@@ -72,7 +66,7 @@ def test_cancel_button_in_the_pre_alarm_stops_the_led_and_the_remote_alert(tmp_p
     hub, pins = _hub(notifier)
     hub.on_cancel = cancelled.append
     hub.handle(Event("fall_suspected", 1.0, 4))
-    _wait(lambda: len(_changes(pins, LED)) >= 2)
+    wait_until(lambda: len(_changes(pins, LED)) >= 2)
     assert pins.press()
     assert pins.levels == {BUZZER: False, LED: False}
     assert cancelled == [[4]]
@@ -103,7 +97,7 @@ def test_button_press_is_debounced_and_ignored_with_no_alarm():
     assert pins.levels[BUZZER] is True
     time.sleep(0.06)
     assert pins.press()  # a short press during an alert: a cancel, decided after gpio.ack_hold_s
-    _wait(lambda: pins.levels == {BUZZER: False, LED: False})
+    wait_until(lambda: pins.levels == {BUZZER: False, LED: False})
     assert hub.cancel_requested()
     hub.close()
 
@@ -113,7 +107,9 @@ def test_the_button_held_during_an_alert_acknowledges_and_a_short_press_in_the_p
     hub = AlertHub(LocalAlarm(GpioConfig(blink_hz=20.0, ack_hold_s=0.3), pins))
     hub.handle(Event("fall_alert", 1.0, 4))
     assert pins.press(hold=True)  # help is here: held down
-    _wait(lambda: bool(events := hub.poll(2.0)) and [(e.event, e.track_id) for e in events] == [("acknowledged", 4)])
+    wait_until(
+        lambda: bool(events := hub.poll(2.0)) and [(e.event, e.track_id) for e in events] == [("acknowledged", 4)]
+    )
     pins.release()
     assert hub.cancel_requested() is False  # acknowledged, not cancelled
     hub.handle(Event("acknowledged", 2.0, 4))
@@ -132,7 +128,7 @@ def test_two_people_the_loudest_pattern_wins():
     assert pins.levels == {BUZZER: True, LED: True}
     hub.handle(Event("recovered", 3.0, 1))
     assert pins.levels[BUZZER] is False  # person 2 is only suspected: blinking, no buzzer
-    _wait(lambda: _changes(pins, LED)[-2:] == [False, True])
+    wait_until(lambda: _changes(pins, LED)[-2:] == [False, True])
     hub.handle(Event("recovered", 4.0, 2))
     assert pins.levels == {BUZZER: False, LED: False}
     hub.close()

@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from edge.config import GpioConfig, MqttConfig, NotifyConfig
 from edge.event_kinds import EVENT_KINDS
 from edge.events import Event
 from tests.mosquitto import free_port, running_mosquitto
+from tests.support import wait_until
 from tests.test_alerts_mqtt import Subscriber
 from tests.webhooks import Receiver
 
@@ -165,13 +165,6 @@ def _press(broker: int, payload: str, topic: str = "fallwatch/hall/command") -> 
     client.disconnect()
 
 
-def _wait(condition: object, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def test_buttons_birth_message_picture_camera_and_last_seen(
     broker: int, tmp_path: Path, receiver: tuple[Receiver, int]
 ) -> None:
@@ -189,18 +182,18 @@ def test_buttons_birth_message_picture_camera_and_last_seen(
     watcher = Subscriber(broker)
     hub.start()
     try:
-        _wait(mqtt.connected.is_set)
+        wait_until(mqtt.connected.is_set)
         kp = np.zeros((18, 3), np.float32)
         kp[:, 0], kp[:, 1], kp[:, 2] = np.linspace(0.3, 0.7, 18), np.linspace(0.2, 0.9, 18), 1.0
         hub.handle(Event("fall_alert", 1.0, track_id=1), keypoints=kp, aspect=4 / 3)
         watcher.wait_for("fallwatch/hall/fall", "ON")
-        _wait(lambda: any(t == "fallwatch/hall/image" for t, _, _ in watcher.messages))
+        wait_until(lambda: any(t == "fallwatch/hall/image" for t, _, _ in watcher.messages))
         assert json.loads(watcher.payloads("fallwatch/hall/attributes")[-1])["event"] == "fall_alert"
         _press(broker, "cancel")  # the Cancel button: the cancel button's press
-        _wait(cancelled.is_set)
+        wait_until(cancelled.is_set)
         assert hub.alarm.level == "idle" and hub.cancel_requested()
         _press(broker, "test")  # the Test button: a test push to every channel (here one)
-        _wait(lambda: state.titles("/t1")[-1:] == ["FallWatch in Hall: test alert"])
+        wait_until(lambda: state.titles("/t1")[-1:] == ["FallWatch in Hall: test alert"])
         hub.handle(Event("source_lost", 2.0))
         watcher.wait_for("fallwatch/hall/camera", "ON")
         hub.people_seen(1)
@@ -208,7 +201,7 @@ def test_buttons_birth_message_picture_camera_and_last_seen(
         discovery = "homeassistant/device/hall/config"
         before = len(watcher.payloads(discovery))
         _press(broker, "online", "homeassistant/status")  # Home Assistant (re)started
-        _wait(lambda: len(watcher.payloads(discovery)) > before)
+        wait_until(lambda: len(watcher.payloads(discovery)) > before)
         assert watcher.payloads("fallwatch/hall/camera")[-1] == "ON"  # state re-sent with it
     finally:
         hub.close()
@@ -222,10 +215,10 @@ def test_fall_detected_stays_on_through_an_acknowledge_and_clears_on_recovery(br
     watcher = Subscriber(broker)
     publisher.start()
     try:
-        _wait(publisher.connected.is_set)
+        wait_until(publisher.connected.is_set)
         for kind in ("fall_alert", "acknowledged", "recovered"):
             publisher.publish_event(Event(kind, 1.0, track_id=1))
-        _wait(lambda: len(watcher.payloads("fallwatch/den/event")) == 3)
+        wait_until(lambda: len(watcher.payloads("fallwatch/den/event")) == 3)
         watcher.wait_for("fallwatch/den/fall", "ON")
         watcher.wait_for("fallwatch/den/state", "alert")
     finally:

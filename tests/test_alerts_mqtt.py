@@ -21,6 +21,7 @@ from edge.alerts.mqtt import MqttPublisher, discovery_config
 from edge.config import ConfigError, MqttConfig
 from edge.events import Event
 from tests.mosquitto import free_port, make_certificates, running_mosquitto
+from tests.support import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,18 +66,11 @@ def broker(tmp_path: Path) -> Iterator[int]:
         yield port
 
 
-def _wait(condition: object, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def test_discovery_and_fall_on_off_reach_a_subscriber(broker):
     cfg = MqttConfig(enabled=True, port=broker)
     publisher = MqttPublisher(cfg, "Living room")
     publisher.start()
-    _wait(publisher.connected.is_set)
+    wait_until(publisher.connected.is_set)
     for kind in ("fall_suspected", "fall_alert", "recovered"):
         publisher.publish_event(Event(kind, 1.0, track_id=1))
     publisher.publish_event(Event("fall_alert", 9.0, track_id=2))
@@ -107,7 +101,7 @@ def test_events_on_off_and_state_in_order(broker):
     watcher = Subscriber(broker)
     publisher = MqttPublisher(MqttConfig(enabled=True, port=broker, node_id="hall"), "Hall")
     publisher.start()
-    _wait(publisher.connected.is_set)
+    wait_until(publisher.connected.is_set)
     for kind in ("fall_suspected", "fall_alert", "recovered"):
         publisher.publish_event(Event(kind, 1.0, track_id=1))
     watcher.wait_for("fallwatch/hall/fall", "OFF")
@@ -157,7 +151,7 @@ def test_a_refused_login_is_an_error_not_connected_and_the_right_one_works(tmp_p
         cfg = MqttConfig(enabled=True, port=port, username="fallwatch")
         wrong = MqttPublisher(cfg, "Kitchen", password="wrong-pw")
         wrong.start()
-        _wait(lambda: wrong.last_error != "")
+        wait_until(lambda: wrong.last_error != "")
         assert not wrong.connected.is_set()
         wrong.publish_event(Event("fall_alert", 1.0, 1))  # queued, not lost, not "sent"
         wrong.stop()
@@ -165,7 +159,7 @@ def test_a_refused_login_is_an_error_not_connected_and_the_right_one_works(tmp_p
         watcher = Subscriber(port, "fallwatch", "right-pw")
         right = MqttPublisher(cfg, "Kitchen", password="right-pw")
         right.start()
-        _wait(right.connected.is_set)
+        wait_until(right.connected.is_set)
         right.publish_event(Event("fall_alert", 1.0, 1))
         watcher.wait_for("fallwatch/kitchen/fall", "ON")
         right.stop()
@@ -207,7 +201,7 @@ def test_tls_with_a_login(tmp_path):
         cfg = MqttConfig(enabled=True, port=port, username="fallwatch", tls=True, tls_ca=str(certificates / "ca.pem"))
         publisher = MqttPublisher(cfg, "Porch", password="tls-pw")
         publisher.start()
-        _wait(publisher.connected.is_set)
+        wait_until(publisher.connected.is_set)
         publisher.publish_event(Event("fall_alert", 1.0, 1))
         watcher = paho.Client(paho.CallbackAPIVersion.VERSION2)
         watcher.tls_set(ca_certs=str(certificates / "ca.pem"))
@@ -217,7 +211,7 @@ def test_tls_with_a_login(tmp_path):
         watcher.connect("127.0.0.1", port)
         watcher.subscribe("fallwatch/porch/fall")
         watcher.loop_start()
-        _wait(lambda: seen == ["ON"])
+        wait_until(lambda: seen == ["ON"])
         watcher.disconnect()
         watcher.loop_stop()
         publisher.stop()

@@ -24,17 +24,10 @@ from edge.alerts.outbox import Outbox, OutboxWorker
 from edge.alerts.redact import install_secret_filter, redact
 from edge.config import ConfigError, NotifyConfig
 from edge.events import Event
+from tests.support import wait_until
 from tests.webhooks import Receiver, handler
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _wait(condition: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def _keypoints() -> np.ndarray:
@@ -56,7 +49,7 @@ def test_json_webhook_receives_what_where_when_and_a_skeleton_picture(tmp_path, 
     notifier.start()
     event = Event("fall_alert", video_time=12.0, track_id=3, probs={"fall": 0.93})
     notifier.alert(event, keypoints=_keypoints(), aspect=4 / 3)
-    _wait(lambda: state.accepted_keys() == [event.id])
+    wait_until(lambda: state.accepted_keys() == [event.id])
     notifier.stop()
     arrival = state.arrivals[0]
     assert arrival.path == "/hook"
@@ -81,7 +74,7 @@ def test_camera_frame_is_sent_only_when_opted_in(tmp_path, receiver):
         notifier = Notifier("Hall", cfg, create_tiers(cfg))
         notifier.start()
         notifier.alert(Event("fall_alert", 1.0, 1), keypoints=_keypoints(), frame=frame)
-        _wait(lambda n=expected: len(state.arrivals) == n)
+        wait_until(lambda n=expected: len(state.arrivals) == n)
         notifier.stop()
     names = [a.body["attachments"][0]["filename"] for a in state.arrivals]
     assert names == ["skeleton.png", "frame.jpg"]
@@ -94,7 +87,7 @@ def test_503_then_429_retry_after_then_200_arrives_once_after_the_wait(tmp_path,
     notifier.start()
     event = Event("fall_alert", 1.0, 1)
     notifier.alert(event)
-    _wait(lambda: state.accepted_keys() == [event.id])
+    wait_until(lambda: state.accepted_keys() == [event.id])
     time.sleep(0.3)  # room for a (wrong) repeat to show up
     notifier.stop()
     assert [a.status for a in state.arrivals] == [503, 429, 200]
@@ -112,9 +105,9 @@ def test_permanent_4xx_is_not_retried_and_is_reported_on_the_next_heartbeat(tmp_
     notifier.start()
     event = Event("fall_alert", 1.0, 1)
     notifier.alert(event)
-    _wait(lambda: notifier.outbox.counts()["pending"] == 0)
+    wait_until(lambda: notifier.outbox.counts()["pending"] == 0)
     failures = notifier.report_failures(Event("heartbeat", 60.0))
-    _wait(lambda: len(state.arrivals) == 3)
+    wait_until(lambda: len(state.arrivals) == 3)
     time.sleep(0.3)
     notifier.stop()
     assert sorted((a.path, a.status) for a in state.arrivals[:2]) == [("/bad", 404), ("/good", 200)]
@@ -178,7 +171,7 @@ def test_tokens_never_reach_the_log(tmp_path, receiver, caplog):
     notifier = _notifier(tmp_path, urls, backoff_s=0.05)
     notifier.start()
     notifier.alert(Event("fall_alert", 1.0, 1))
-    _wait(lambda: notifier.outbox.counts()["pending"] == 0)
+    wait_until(lambda: notifier.outbox.counts()["pending"] == 0)
     send_message(notifier.cfg, "t", "b")
     notifier.stop()
     assert any(a.status == 401 for a in state.arrivals)  # the failure paths ran
@@ -232,7 +225,7 @@ def test_outage_of_ten_minutes_scaled_1000x_with_100_alerts_delivers_each_once(t
     server = ThreadingHTTPServer(("127.0.0.1", port), handler(state))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        _wait(lambda: notifier.outbox.counts()["delivered"] == 100)
+        wait_until(lambda: notifier.outbox.counts()["delivered"] == 100)
         time.sleep(0.2)
     finally:
         notifier.stop()
@@ -266,9 +259,9 @@ def test_sigkill_mid_delivery_then_restart_delivers_every_alert_once_per_channel
     command = [sys.executable, "-c", _DELIVERY_SCRIPT, str(outbox_path), f"json://127.0.0.1:{port}", "6"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     first = subprocess.Popen(command, env=env)
-    _wait(lambda: len(state.accepted_keys()) >= 3)
+    wait_until(lambda: len(state.accepted_keys()) >= 3)
     state.in_flight.clear()
-    _wait(lambda: state.in_flight.is_set())  # a request is being held: kill the sender now
+    wait_until(lambda: state.in_flight.is_set())  # a request is being held: kill the sender now
     first.send_signal(signal.SIGKILL)
     first.wait()
     second = subprocess.run(command, env=env, timeout=60)
@@ -322,7 +315,7 @@ def test_a_hanging_channel_does_not_hold_back_the_others(tmp_path, receiver):
     event = Event("fall_alert", 1.0, 1)
     notifier.alert(event)
     connection, _ = hanging.accept()  # the first channel's sender is now stuck on us
-    _wait(lambda: state.accepted_keys() == [event.id])
+    wait_until(lambda: state.accepted_keys() == [event.id])
     connection.close()
     hanging.close()
     notifier.stop()

@@ -19,7 +19,7 @@ from edge.alerts.notify import Notifier
 from edge.alerts.voice import TEST_TEXT, Player, Voice, WavFilePlayer, prompt_text, synthesize
 from edge.config import GpioConfig, NotifyConfig, VoiceConfig
 from edge.events import Event
-from tests.support import require_tool
+from tests.support import require_tool, wait_until
 
 GPIO = GpioConfig()
 BUZZER, LED = GPIO.buzzer_pin, GPIO.led_pin
@@ -48,13 +48,6 @@ def on_times(pins: SimulatedPins, pin: int) -> list[tuple[bool, float]]:
     return [(c.on, c.time) for c in pins.changes if c.pin == pin]
 
 
-def wait(condition: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def test_a_test_alert_sounds_buzzer_and_led_briefly_speaks_and_pushes_without_any_alarm(
     room: tuple[AlertHub, SimulatedPins, Path],
 ) -> None:
@@ -62,11 +55,11 @@ def test_a_test_alert_sounds_buzzer_and_led_briefly_speaks_and_pushes_without_an
     drill = hub.test_alert("the test")
     assert drill is not None and drill.voice and drill.key
     assert pins.levels == {BUZZER: True, LED: True}  # at once
-    wait(lambda: not pins.levels[BUZZER])
+    wait_until(lambda: not pins.levels[BUZZER])
     for pin in (BUZZER, LED):
         (on, start), (off, end) = on_times(pins, pin)
         assert on and not off and SOUND_S - 0.05 < end - start < SOUND_S + 0.5, pin
-    wait(wav.exists)
+    wait_until(wav.exists)
     assert wav.read_bytes() == synthesize(TEST_TEXT, VoiceConfig())  # "This is a test of FallWatch..."
     assert hub.notifier is not None
     assert len(hub.notifier.outbox.deliveries(drill.key)) == 1
@@ -81,7 +74,7 @@ def test_a_test_alert_during_a_real_alert_leaves_the_real_alarm_sounding(
 ) -> None:
     hub, pins, wav = room
     hub.handle(Event("fall_alert", 1.0, track_id=1))
-    wait(wav.exists)  # "help is being called"
+    wait_until(wav.exists)  # "help is being called"
     said = wav.read_bytes()
     assert hub.test_alert("the test") is None
     time.sleep(SOUND_S + 0.5)
@@ -139,7 +132,7 @@ def test_a_real_prompt_drops_a_test_sentence_not_yet_said() -> None:
         voice.say_test()  # a second test waits behind it...
         voice.prompt(1, "help")  # ...and a real alarm comes: it is dropped, help is said next
         player.release.set()
-        wait(lambda: len(player.played) == 2)
+        wait_until(lambda: len(player.played) == 2)
         time.sleep(1.0)  # nothing more comes
     finally:
         voice.close()
@@ -159,7 +152,7 @@ def test_a_test_sentence_asked_for_while_a_real_prompt_is_on_is_never_said() -> 
         assert player.playing.wait(30)  # the question is being said
         assert voice.say_test() is False
         player.release.set()
-        wait(lambda: len(player.played) >= 1)
+        wait_until(lambda: len(player.played) >= 1)
         time.sleep(1.5)  # the next question is 30 s away: nothing may come meanwhile
     finally:
         voice.close()
@@ -174,7 +167,7 @@ def test_a_real_alarm_drops_the_test_message_still_waiting_to_be_sent(
     hub, pins, _ = room
     drill = hub.test_alert("the test")
     assert drill is not None and hub.notifier is not None
-    wait(lambda: not pins.levels[BUZZER])  # the test's sound is over; its push is still pending
+    wait_until(lambda: not pins.levels[BUZZER])  # the test's sound is over; its push is still pending
     alarm = Event("fall_alert", 1.0, track_id=1)
     hub.handle(alarm)
     (test,) = hub.notifier.outbox.deliveries(drill.key)

@@ -20,7 +20,7 @@ from edge.alerts.voice import Player, Voice, WavFilePlayer, synthesize
 from edge.config import Config, ConfigError, GpioConfig, VoiceConfig
 from edge.doctor import check_voice
 from edge.events import Event
-from tests.support import require_tool
+from tests.support import require_tool, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +56,6 @@ class RecordingPlayer(Player):
         self.played.append(wav)
 
 
-def _wait(condition: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def test_espeak_ng_writes_the_prompt_to_a_wav_file_a_few_seconds_long_and_not_silent(tmp_path: Path) -> None:
     path = tmp_path / "prompts.wav"
     cfg = VoiceConfig(wav=str(path), name="Anna")
@@ -71,7 +64,7 @@ def test_espeak_ng_writes_the_prompt_to_a_wav_file_a_few_seconds_long_and_not_si
     voice.start()
     try:
         voice.prompt(1, "ask")
-        _wait(path.exists)
+        wait_until(path.exists)
     finally:
         voice.close()
     seconds, rms = wav_stats(path.read_bytes())
@@ -87,11 +80,11 @@ def test_the_question_repeats_until_help_is_called_then_stops(tmp_path: Path) ->
     voice.start()
     try:
         voice.prompt(7, "ask")
-        _wait(lambda: len(player.played) >= 2)  # asked again after repeat_s
+        wait_until(lambda: len(player.played) >= 2)  # asked again after repeat_s
         voice.prompt(7, "help")
         ask = synthesize("Did you fall? Press the button if you are all right.", cfg)
         help_ = synthesize("Help is being called. Stay where you are.", cfg)
-        _wait(lambda: help_ in player.played)
+        wait_until(lambda: help_ in player.played)
         count = len(player.played)
         time.sleep(2.5 * cfg.repeat_s)  # two more repeat periods: nothing more is said
         assert len(player.played) == count

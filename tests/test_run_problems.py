@@ -28,17 +28,11 @@ from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.pose.recorded import Trace, record_trace
 from edge.sources import SourceError, create_source
+from tests.support import wait_until
 from tests.test_pipeline import nobody_classifier, nobody_pose
 from tests.webhooks import Receiver
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _wait(condition: object, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def closed_port() -> int:
@@ -89,7 +83,7 @@ def test_alerts_queued_for_a_channel_removed_from_the_config_go_to_the_current_o
     notifier = Notifier("Hall", cfg, create_tiers(cfg))
     with caplog.at_level(logging.WARNING):
         notifier.start()
-        _wait(lambda: state.titles("/new") == ["FallWatch: Fall in room"])
+        wait_until(lambda: state.titles("/new") == ["FallWatch: Fall in room"])
         assert notifier.stop() == 0
     assert "queued for channels no longer configured" in caplog.text
     rows = Outbox(outbox).deliveries()
