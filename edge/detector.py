@@ -54,12 +54,14 @@ RESAVE_S = 1.0
 @dataclass
 class DetectorStep:
     """What one frame gave: every live track, the probabilities of those classified this frame, the
-    new events, and seconds spent per stage (DETECTOR_STAGES)."""
+    new events, seconds spent per stage (DETECTOR_STAGES), and the fall rule's view of each seen track
+    (its evidence: drops, tilt, place)."""
 
     tracks: list[Track]
     probs: dict[int, np.ndarray]
     events: list[Event]
     seconds: dict[str, float] = field(default_factory=dict)
+    observations: list[Observation] = field(default_factory=list)
 
 
 class FallDetector:
@@ -112,10 +114,12 @@ class FallDetector:
         events = self._restored_camera(t)
         self._last_frame = t
         self.events.camera_lost = False
-        events += self.events.step(t, [self._observe(tr, by_id.get(tr.id), t) for tr in tracks if tr.seen])
+        observations = [self._observe(tr, by_id.get(tr.id), t) for tr in tracks if tr.seen]
+        events += self.events.step(t, observations)
         self._saved(events, t)
         t3 = clock()
-        return DetectorStep(tracks, by_id, events, {"features": t1 - t0, "classify": t2 - t1, "events": t3 - t2})
+        seconds = {"features": t1 - t0, "classify": t2 - t1, "events": t3 - t2}
+        return DetectorStep(tracks, by_id, events, seconds, observations)
 
     def _observe(self, track: Track, probs: np.ndarray | None, t: float) -> Observation:
         """The fall rule's view of one seen track: probabilities, place, drops, trunk tilt, size."""

@@ -38,6 +38,7 @@ from edge.training.evaluate import ClipEvents, clip_events
 from edge.training.train import FEATURES_FILE, MODEL_FILE
 
 if TYPE_CHECKING:
+    from edge.detector import DetectorStep
     from edge.training.datasets import Loaded
     from edge.training.pose_cache import VideoPose
 
@@ -172,11 +173,17 @@ def held(trace: Trace, hold_s: float, tail_s: float = 1.0) -> Trace:
     return Trace(times, np.concatenate([trace.keypoints, extra]), trace.size, {**trace.meta, "held_s": hold_s})
 
 
-def replay(trace: Trace, model: ReplayModel, overrides: Sequence[str] = ()) -> Replayed:
+def replay(
+    trace: Trace,
+    model: ReplayModel,
+    overrides: Sequence[str] = (),
+    on_step: Callable[[float, DetectorStep], Any] | None = None,
+) -> Replayed:
     """Feed the trace's keypoints into the detector (heartbeats off, no state file), the frames the
     pipeline would pose (edge.pose.rate: at most pose.max_fps a second), with config `overrides`
     (e.g. "events.confirm_s=1"): every event it raised, in order, and the episodes still open at the
-    end. Raises ConfigError for a bad override."""
+    end. on_step(video_time, step) sees each frame's result (bench/trace_clip.py prints it). Raises
+    ConfigError for a bad override."""
     from edge.detector import FallDetector
     from edge.pose.rate import PoseRate
 
@@ -189,7 +196,10 @@ def replay(trace: Trace, model: ReplayModel, overrides: Sequence[str] = ()) -> R
         if not rate.due(float(t)):
             continue
         found = people[(people[..., 2] > 0).any(axis=1)]
-        events += detector.step(float(t), Skeletons(found.astype(np.float32), trace.aspect)).events
+        step = detector.step(float(t), Skeletons(found.astype(np.float32), trace.aspect))
+        if on_step is not None:
+            on_step(float(t), step)
+        events += step.events
     return Replayed(events, tuple(e.state for e in detector.open_episodes()))
 
 
