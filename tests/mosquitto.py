@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support import skip_or_fail
+from tests.support import free_port, skip_or_fail
 
 MOSQUITTO = os.environ.get("FALLWATCH_MOSQUITTO", "/usr/sbin/mosquitto")
 
@@ -25,12 +25,6 @@ def require_mosquitto() -> str:
     if Path(MOSQUITTO).is_file():
         return MOSQUITTO
     skip_or_fail(f"mosquitto not found at {MOSQUITTO}: apt-get install mosquitto (or make system-deps)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def make_certificates(folder: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,13 @@ REPO = Path(__file__).resolve().parents[1]
 # The shipped model; FALLWATCH_MODEL tries another one (e.g. a training run's export) in its place.
 MODEL = Path(os.environ.get("FALLWATCH_MODEL", REPO / "models" / "fallwatch.onnx"))
 needs_model = pytest.mark.skipif(not MODEL.is_file(), reason=f"no trained model at {MODEL} (make model)")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def skip_or_fail(reason: str) -> NoReturn:

@@ -38,7 +38,7 @@ from edge.web.auth import LoginLimiter, hash_password
 from edge.web.config_file import save_keys, set_keys
 from edge.web.history import events_page
 from edge.web.server import WebPage, json_answer
-from tests.support import MODEL, REPO, model_features, needs_model, replay_config, require_tool, skip_or_fail
+from tests.support import MODEL, REPO, free_port, model_features, needs_model, replay_config, require_tool, skip_or_fail
 
 PASSWORD = "correct horse battery"
 CONFIG = """# the owner's own notes stay as they were
@@ -468,13 +468,9 @@ def test_web_password_prints_a_hash_the_page_accepts(
 def test_run_serves_the_page_while_it_runs_and_needs_a_config_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import socket
-
     from edge.cli import main as cli_main
 
-    with socket.socket() as probe:  # a free port for the page
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a free port for the page
     trace = REPO / "edge" / "demo_data" / "gmdcsa24_fall.npz"
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(hash=hash_password(PASSWORD), extra="") + f"port = {port}\n", encoding="utf-8")
@@ -935,14 +931,6 @@ def test_each_camera_s_page_names_its_own_room_and_state(tmp_path: Path) -> None
 
 
 # -- the demo with its page ----------------------------------------------------------------------------
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @needs_model
 def test_demo_with_web_serves_the_page_on_the_real_clip_and_draws_its_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
