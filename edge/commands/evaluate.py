@@ -262,17 +262,16 @@ def events_section(args: argparse.Namespace, clips: list[Clip]) -> dict[str, Any
 
 def loso_clips(args: argparse.Namespace, rate_hz: float) -> Callable[[str], list[Clip]]:
     """clips_of(source) for --loso: a video source's clips from the pose cache (never running pose), a
-    keypoint source's from its files; what an adapter skipped is printed."""
+    keypoint source's from its files (edge.training.replay.video_clips does both); what an adapter
+    skipped is printed."""
     from edge.config import load_config
-    from edge.training.datasets import SOURCES, load_clips
     from edge.training.pose_cache import VideoPose
     from edge.training.replay import video_clips
 
     pose = VideoPose(load_config(None).pose, Path(args.pose_cache).expanduser(), rate_hz, cached_only=True)
 
     def clips_of(source: str) -> list[Clip]:
-        root = Path(args.data)
-        loaded = video_clips(root, [source], pose) if SOURCES[source].needs_pose else load_clips(root, [source])
+        loaded = video_clips(Path(args.data), [source], pose)
         for skip in loaded.skipped:
             print(f"fallwatch evaluate --loso: {skip}", file=sys.stderr)
         return loaded.clips
