@@ -125,17 +125,20 @@ class FallDetector:
         """The fall rule's view of one seen track: probabilities, place, drops, trunk tilt, size."""
         ev = self.events.cfg
         since = self.events.motion_since(track.id)
+        drop, slow_drop, tipped_over = track.motion(
+            t, ev.drop_within_s, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since
+        )
         return Observation(
             track.id,
             probs,
             track.centre,
-            track.drop(t, ev.drop_within_s, ev.motion_memory_s, since),
+            drop,
             track.trunk_tilt,
-            track.drop(t, ev.slow_drop_within_s, ev.motion_memory_s, since),
+            slow_drop,
             track.size,
             track.first_seen,
             track.aspect,
-            track.tipped_over(t, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since),
+            tipped_over,
         )
 
     def use_events(self, cfg: EventsConfig) -> None:

@@ -102,15 +102,7 @@ class Track:
         (the end of the track's last fall episode) do not count.
         """
         times, ys, sizes, _ = self._recent(now, memory_s, since)
-        if len(times) < 3:
-            return 0.0
-        ys = _median3(ys)
-        size = float(sizes.max())
-        if size <= 1e-3:
-            return 0.0
-        later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
-        drops = np.where(later, ys[None, :] - ys[:, None], 0.0)
-        return max(0.0, float(drops.max()) / size)
+        return _drops(times, ys, sizes, (within_s,))[0]
 
     def tipped_over(
         self,
@@ -126,13 +118,24 @@ class Track:
         count). A person lying still is tipped but did not tip over: this is the motion, not the posture.
         Tilts are median-filtered over 3 frames, as the drop's heights are."""
         times, _, _, tilts = self._recent(now, memory_s, since)
-        seen = ~np.isnan(tilts)
-        times, tilts = times[seen], tilts[seen]
-        if len(times) < 3:
-            return False
-        tilts = _median3(tilts)
-        later = (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
-        return bool((later & (tilts[:, None] <= upright_deg) & (tilts[None, :] >= tipped_deg)).any())
+        return _tipped_over(times, tilts, within_s, upright_deg, tipped_deg)
+
+    def motion(
+        self,
+        now: float,
+        drop_within_s: float,
+        slow_within_s: float,
+        memory_s: float,
+        upright_deg: float,
+        tipped_deg: float,
+        since: float = -np.inf,
+    ) -> tuple[float, float, bool]:
+        """(drop within drop_within_s, drop within slow_within_s, tipped_over within slow_within_s), as
+        drop() and tipped_over() give them, from one read of the history and one median filter of the
+        heights (the fall rule asks for all three for every seen track on every frame)."""
+        times, ys, sizes, tilts = self._recent(now, memory_s, since)
+        fast, slow = _drops(times, ys, sizes, (drop_within_s, slow_within_s))
+        return fast, slow, _tipped_over(times, tilts, slow_within_s, upright_deg, tipped_deg)
 
     def _recent(self, now: float, memory_s: float, since: float) -> tuple[np.ndarray, ...]:
         """The history's columns (times, trunk heights, body sizes, tilts) from max(now - memory_s, since)."""
@@ -158,6 +161,33 @@ class Track:
         while self._history and self._history[0][0] < time - keep_s:
             self._history.popleft()
         self._rows = None
+
+
+def _within(times: np.ndarray, within_s: float) -> np.ndarray:
+    """(i, j) -> frame j came after frame i, within `within_s` seconds of it."""
+    return (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
+
+
+def _drops(times: np.ndarray, ys: np.ndarray, sizes: np.ndarray, within: tuple[float, ...]) -> list[float]:
+    """Track.drop() for each of the `within` spans (s), over the history columns given."""
+    if len(times) < 3:
+        return [0.0] * len(within)
+    size = float(sizes.max())
+    if size <= 1e-3:
+        return [0.0] * len(within)
+    ys = _median3(ys)
+    rises = ys[None, :] - ys[:, None]
+    return [max(0.0, float(np.where(_within(times, s), rises, 0.0).max()) / size) for s in within]
+
+
+def _tipped_over(times: np.ndarray, tilts: np.ndarray, within_s: float, upright_deg: float, tipped_deg: float) -> bool:
+    """Track.tipped_over() over the history columns given (frames with an unseen trunk left out)."""
+    seen = ~np.isnan(tilts)
+    times, tilts = times[seen], tilts[seen]
+    if len(times) < 3:
+        return False
+    tilts = _median3(tilts)
+    return bool((_within(times, within_s) & (tilts[:, None] <= upright_deg) & (tilts[None, :] >= tipped_deg)).any())
 
 
 def _median3(values: np.ndarray) -> np.ndarray:

@@ -83,13 +83,13 @@ def test_a_new_events_config_is_taken_up_whole_at_the_next_frame(monkeypatch: py
     cfg = load_config(None, ["events.heartbeat_s=0"])
     detector = FallDetector(cfg, nobody_classifier(cfg))
     windows: list[float] = []
-    real_drop = Track.drop
+    real_motion = Track.motion
 
-    def drop(self: Track, now: float, within_s: float, *args: float) -> float:
-        windows.append(within_s)
-        return real_drop(self, now, within_s, *args)
+    def motion(self: Track, now: float, drop_within_s: float, slow_within_s: float, *args: float) -> tuple:
+        windows.extend([drop_within_s, slow_within_s])  # the two drops' spans, as the rule reads them
+        return real_motion(self, now, drop_within_s, slow_within_s, *args)
 
-    monkeypatch.setattr(Track, "drop", drop)
+    monkeypatch.setattr(Track, "motion", motion)
     trace = load_trace(DEMO)
     frames = [
         (float(t), Skeletons(p.astype(np.float32), trace.aspect))
