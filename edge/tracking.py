@@ -31,6 +31,7 @@ import numpy as np
 
 from edge.config import TrackingConfig
 from edge.features import FeatureConfig, trunk_tilt_deg
+from edge.matching import greedy_pairs
 from edge.skeleton import INDEX, Skeletons
 from edge.windows import StreamWindow
 
@@ -217,21 +218,6 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
-def _greedy(score: np.ndarray, allowed: np.ndarray, descending: bool) -> list[tuple[int, int]]:
-    """Pairs (row, col), best score first, each row and column used once, only where allowed."""
-    rows, cols = np.nonzero(allowed)
-    order = np.argsort(-score[rows, cols] if descending else score[rows, cols], kind="stable")
-    used_r: set[int] = set()
-    used_c: set[int] = set()
-    pairs = []
-    for r, c in zip(rows[order], cols[order], strict=True):
-        if r not in used_r and c not in used_c:
-            used_r.add(int(r))
-            used_c.add(int(c))
-            pairs.append((int(r), int(c)))
-    return pairs
-
-
 class Tracker:
     """Assigns person ids frame by frame; call `step()` once per processed frame.
 
@@ -289,7 +275,7 @@ class Tracker:
             return []
         old = np.stack([t.box for t in self.tracks])
         overlap = iou(old, boxes)
-        pairs = _greedy(overlap, overlap >= max(self.cfg.min_iou, 1e-9), descending=True)
+        pairs = greedy_pairs(overlap, overlap >= max(self.cfg.min_iou, 1e-9))
         if self.cfg.max_distance <= 0:
             return pairs
         scale = np.array([aspect, 1.0])
@@ -300,4 +286,4 @@ class Tracker:
         for r, c in pairs:
             allowed[r, :] = False
             allowed[:, c] = False
-        return pairs + _greedy(distance, allowed, descending=False)
+        return pairs + greedy_pairs(distance, allowed, descending=False)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.pose.paf import TOPOLOGY, assign, decode, find_peaks
+from edge.matching import greedy_pairs
+from edge.pose.paf import TOPOLOGY, decode, find_peaks
 from edge.skeleton import INDEX, NUM_KEYPOINTS, Skeletons
 
 SIZE = 56  # resnet18_baseline_att_224x224_A's maps: 224 / 4
@@ -118,8 +119,11 @@ def test_non_maximum_suppression_keeps_one_peak_per_blob() -> None:
 
 def test_assignment_takes_the_best_pairs_above_the_threshold() -> None:
     scores = np.array([[0.9, 0.8], [0.85, 0.05]])
-    assert assign(scores, threshold=0.1) == [(0, 0)]  # (1, 0) loses b=0; (1, 1) is below the threshold
-    assert assign(scores, threshold=0.01) == [(0, 0), (1, 1)]
+    assert greedy_pairs(scores, scores > 0.1) == [(0, 0)]  # (1, 0) loses b=0; (1, 1) is below the threshold
+    assert greedy_pairs(scores, scores > 0.01) == [(0, 0), (1, 1)]
+    scores[0, 0] = np.nan  # a field holding NaN (an FP16 overflow): never linked, even as the last pair left
+    assert greedy_pairs(scores, scores > 0.01) == [(1, 0), (0, 1)]
+    assert greedy_pairs(np.full((2, 2), np.nan), np.ones((2, 2), bool)) == []
 
 
 def test_shapes_that_are_not_trt_pose_maps_are_refused() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from edge.matching import greedy_pairs
 from edge.skeleton import EDGES, NUM_KEYPOINTS
 
 #: trt_pose's human_pose.json skeleton, 0-based (part a, part b) per limb, in PAF channel order.
@@ -80,23 +81,6 @@ def limb_scores(paf_y: np.ndarray, paf_x: np.ndarray, a: np.ndarray, b: np.ndarr
     return np.where(inside, dot, 0.0).sum(axis=0) / samples
 
 
-def assign(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Pairs (a, b) by descending score, each peak used once, scores above threshold only."""
-    order = np.argsort(-scores, axis=None, kind="stable")
-    used_a: set[int] = set()
-    used_b: set[int] = set()
-    pairs = []
-    for flat in order:
-        a, b = divmod(int(flat), scores.shape[1])
-        if scores[a, b] <= threshold:
-            break
-        if a not in used_a and b not in used_b:
-            used_a.add(a)
-            used_b.add(b)
-            pairs.append((a, b))
-    return pairs
-
-
 def connect(links: list[list[tuple[int, int]]], counts: list[int], max_people: int) -> np.ndarray:
     """(people, 18) peak index per part (-1: not found): the connected components of the limb graph."""
     neighbours: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -146,12 +130,10 @@ def decode(
         raise ValueError(f"expected part maps (18, H, W) and fields (42, H, W), got {cmap.shape} and {paf.shape}")
     cells = find_peaks(cmap, cmap_threshold, window, max_parts)
     refined = [refine_peaks(cmap[c], cells[c], window) for c in range(NUM_KEYPOINTS)]
-    links = [
-        assign(limb_scores(paf[2 * k], paf[2 * k + 1], refined[a], refined[b], samples), link_threshold)
-        if len(refined[a]) and len(refined[b])
-        else []
-        for k, (a, b) in enumerate(TOPOLOGY)
-    ]
+    links = []
+    for k, (a, b) in enumerate(TOPOLOGY):
+        scores = limb_scores(paf[2 * k], paf[2 * k + 1], refined[a], refined[b], samples)
+        links.append(greedy_pairs(scores, scores > link_threshold))
     counts = [len(r) for r in refined]
     objects = connect(links, counts, max_people)
     peaks = np.zeros((1, NUM_KEYPOINTS, max_parts, 2), dtype=np.float32)
