@@ -17,6 +17,7 @@ import stat
 import sys
 import textwrap
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -721,6 +722,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.strip().split("."), value
 
 
+def put_key(data: dict[str, Any], keys: Sequence[str], value: Any) -> None:
+    """data[a][b] = value for keys ["a", "b"], tables made as needed; ValueError naming a part that
+    holds a value, not a table."""
+    table = data
+    for part in keys[:-1]:
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise ValueError(f"{part} is not a table")
+    table[keys[-1]] = value
+
+
 def _parse_toml(text: str, where: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
@@ -758,12 +770,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         data = _parse_toml(text, where)
     for text in overrides or []:
         keys, value = parse_override(text)
-        table = data
-        for part in keys[:-1]:
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise ConfigError(f"override {text!r}: {part} is not a table")
-        table[keys[-1]] = value
+        try:
+            put_key(data, keys, value)
+        except ValueError as exc:
+            raise ConfigError(f"override {text!r}: {exc}") from None
     cfg = config_from_data(data, where)
     if path is not None and cfg.has_secrets():
         mode = Path(path).stat().st_mode

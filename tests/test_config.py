@@ -106,6 +106,11 @@ def test_good_overrides_apply() -> None:
     assert (cfg.events.confirm_s, cfg.tracking.max_age_s, cfg.log.events) == (5.0, 2.0, "/tmp/e.jsonl")
 
 
+def test_an_override_under_a_value_is_refused_naming_it() -> None:
+    with pytest.raises(ConfigError, match=r"^override 'room.floor=2': room is not a table$"):
+        load_config(None, ["room=kitchen", "room.floor=2"])
+
+
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[events\nconfirm_s = 1\n")

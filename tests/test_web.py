@@ -1139,6 +1139,14 @@ def test_set_keys_changes_only_those_keys_lines(text: str, values: dict[str, Any
     assert set_keys(text, values) == expected
 
 
+def test_a_key_under_a_value_is_refused_and_the_file_unchanged(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("events = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config\.toml: events\.confirm_s: events is not a table in this file"):
+        save_keys(config, {"events.confirm_s": 4.5})
+    assert config.read_text(encoding="utf-8") == "events = 3\n"
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [

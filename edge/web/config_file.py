@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from edge.config import Config, ConfigError, config_from_data, toml_value, tomllib
+from edge.config import Config, ConfigError, config_from_data, put_key, toml_value, tomllib
 from edge.files import write_atomic
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(#.*)?$")
@@ -31,16 +31,17 @@ def save_keys(path: str | Path, values: dict[str, Any]) -> Config:
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text)
-        for key, value in values.items():
-            _put(data, key, value)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    for key, value in values.items():
+        try:
+            put_key(data, key.split("."), value)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {key}: {exc} in this file; edit it by hand") from None
     cfg = config_from_data(data, str(path))
     written = {key: key_value(cfg, key) for key in values}  # as validated: 5 for a float key is written 5.0
     for key, value in written.items():
-        _put(data, key, value)
+        put_key(data, key.split("."), value)
     new = set_keys(text, written)
     try:
         same = tomllib.loads(new) == data
@@ -114,16 +115,6 @@ def _comment(line: str) -> str:
 def _table(line: str) -> str | None:
     match = _HEADER.match(line)
     return match.group(1) if match else None
-
-
-def _put(data: dict[str, Any], key: str, value: Any) -> None:
-    """data[a][b] = value for key "a.b" (tables made as needed); ValueError where `a` is no table."""
-    *tables, name = key.split(".")
-    for table in tables:
-        data = data.setdefault(table, {})
-        if not isinstance(data, dict):
-            raise ValueError(f"{key}: {table} is not a table in this file; edit it by hand")
-    data[name] = value
 
 
 def key_value(cfg: Config, key: str) -> Any:
