@@ -5,6 +5,7 @@ Kingston sequences, UR Fall adl-24 and HQFSD Fall18_Cam4 come from here).
     .venv/bin/python bench/trace_clip.py kingston_openpose seq786
     .venv/bin/python bench/trace_clip.py urfd_video adl-24 --hold-s 15 --every-s 0.33
     .venv/bin/python bench/trace_clip.py hqfsd_openpose Fall18_Cam4 --hold-s 15 --from-s 85 --to-s 105
+    .venv/bin/python bench/trace_clip.py hqfsd_openpose Fall19_Cam2 --slower 2 --hold-s 15 --every-s 1e9
 
 Clips come from the pose cache that `fallwatch dataset build` filled (never posed here); every clip
 of SOURCE whose id contains MATCH is traced. One line per --every-s seconds per seen track, and one
@@ -21,7 +22,7 @@ from edge.classes import CLASSES
 from edge.config import PoseConfig
 from edge.detector import DetectorStep
 from edge.training.pose_cache import VideoPose
-from edge.training.replay import clip_trace, held, load_model, replay, video_clips
+from edge.training.replay import clip_trace, held, load_model, replay, stretched, video_clips
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("match", help="a part of the clip id, e.g. seq786")
     parser.add_argument("--model", type=Path, default=REPO / "models")
     parser.add_argument("--hold-s", type=float, default=0.0, help="seconds the clip's end is held (as 'held')")
+    parser.add_argument("--slower", type=float, default=1.0, help="play the clip this many times slower (as evaluate's --slower)")
     parser.add_argument("--every-s", type=float, default=0.33, help="seconds between printed frames")
     parser.add_argument("--from-s", type=float, default=0.0)
     parser.add_argument("--to-s", type=float, default=float("inf"))
@@ -62,7 +64,8 @@ def main() -> None:
         if args.match not in clip.clip_id:
             continue
         print(f"== {clip.clip_id} ({clip.kind}, fall onset {clip.fall_onset_s})")
-        trace = held(clip_trace(clip), args.hold_s) if args.hold_s > 0 else clip_trace(clip)
+        trace = clip_trace(clip) if args.slower == 1 else stretched(clip_trace(clip), args.slower)
+        trace = held(trace, args.hold_s) if args.hold_s > 0 else trace
         printed[0] = -float("inf")
         replay(trace, model, args.set, on_step=row)
 
