@@ -34,7 +34,9 @@ def main() -> None:
     parser.add_argument("match", help="a part of the clip id, e.g. seq786")
     parser.add_argument("--model", type=Path, default=REPO / "models")
     parser.add_argument("--hold-s", type=float, default=0.0, help="seconds the clip's end is held (as 'held')")
-    parser.add_argument("--slower", type=float, default=1.0, help="play the clip this many times slower (as evaluate's --slower)")
+    parser.add_argument(
+        "--slower", type=float, default=1.0, help="play the clip this many times slower (as evaluate's --slower)"
+    )
     parser.add_argument("--every-s", type=float, default=0.33, help="seconds between printed frames")
     parser.add_argument("--from-s", type=float, default=0.0)
     parser.add_argument("--to-s", type=float, default=float("inf"))
