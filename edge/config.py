@@ -564,6 +564,10 @@ class VoiceConfig(Section):
         'becomes an alert; "{name}" is replaced by the name and a comma.',
     )
     help: str = setting("{name}Help is being called. Stay where you are.", "Said once at the alert.")
+    test: str = setting(
+        "This is a test of FallWatch. Nothing happened.",
+        "Said once at a test alert (the set-up page's test button), never during an alarm.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> VoiceConfig:

@@ -16,7 +16,7 @@ from edge.alerts.alarm import LocalAlarm
 from edge.alerts.channels import WebhookChannel
 from edge.alerts.gpio import SimulatedPins
 from edge.alerts.notify import Notifier
-from edge.alerts.voice import TEST_TEXT, Player, Voice, WavFilePlayer, prompt_text, synthesize
+from edge.alerts.voice import Player, Voice, WavFilePlayer, prompt_text, synthesize
 from edge.config import GpioConfig, NotifyConfig, VoiceConfig
 from edge.events import Event
 from tests.support import require_tool, wait_until
@@ -24,6 +24,9 @@ from tests.support import require_tool, wait_until
 GPIO = GpioConfig()
 BUZZER, LED = GPIO.buzzer_pin, GPIO.led_pin
 SOUND_S = 0.5  # the test's sound, shortened
+
+# A test sentence in the household's language: the one the voice is configured with is the one said.
+VOICE = VoiceConfig(language="de", test="Das ist ein Test von FallWatch. Es ist nichts passiert.")
 
 
 @pytest.fixture
@@ -35,7 +38,8 @@ def room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Aler
     pins = SimulatedPins()
     notifier = Notifier("Hall", NotifyConfig(outbox=str(tmp_path / "outbox.sqlite")),
                         [[WebhookChannel("json://127.0.0.1:9/")]])  # fmt: skip
-    hub = AlertHub(LocalAlarm(GPIO, pins), notifier, voice=Voice(VoiceConfig(wav=str(wav)), WavFilePlayer(wav)))
+    voice = Voice(VOICE.replace(wav=str(wav)), WavFilePlayer(wav))
+    hub = AlertHub(LocalAlarm(GPIO, pins), notifier, voice=voice)
     assert hub.voice is not None
     hub.voice.start()  # the voice only: the outbox's sender stays off, the push stays queued
     try:
@@ -60,7 +64,7 @@ def test_a_test_alert_sounds_buzzer_and_led_briefly_speaks_and_pushes_without_an
         (on, start), (off, end) = on_times(pins, pin)
         assert on and not off and SOUND_S - 0.05 < end - start < SOUND_S + 0.5, pin
     wait_until(wav.exists)
-    assert wav.read_bytes() == synthesize(TEST_TEXT, VoiceConfig())  # "This is a test of FallWatch..."
+    assert wav.read_bytes() == synthesize(VOICE.test, VOICE)  # the configured sentence, in its language
     assert hub.notifier is not None
     assert len(hub.notifier.outbox.deliveries(drill.key)) == 1
     # no alarm, no episode, no event: the room stays idle for the state machine and the page
@@ -80,7 +84,7 @@ def test_a_test_alert_during_a_real_alert_leaves_the_real_alarm_sounding(
     time.sleep(SOUND_S + 0.5)
     assert pins.levels == {BUZZER: True, LED: True} and hub.alarm.level == "alert"
     assert [on for on, _ in on_times(pins, BUZZER)] == [True]  # never silenced, not even for a moment
-    assert wav.read_bytes() == said == synthesize(prompt_text(VoiceConfig().help, ""), VoiceConfig())
+    assert wav.read_bytes() == said == synthesize(prompt_text(VOICE.help, ""), VOICE)
     assert hub.notifier is not None and hub.notifier.outbox.counts()["pending"] == 1  # the alert, no test
 
 
@@ -136,7 +140,7 @@ def test_a_real_prompt_drops_a_test_sentence_not_yet_said() -> None:
         time.sleep(1.0)  # nothing more comes
     finally:
         voice.close()
-    assert player.played == [synthesize(TEST_TEXT, cfg), synthesize(prompt_text(cfg.help, ""), cfg)]
+    assert player.played == [synthesize(cfg.test, cfg), synthesize(prompt_text(cfg.help, ""), cfg)]
 
 
 def test_a_test_sentence_asked_for_while_a_real_prompt_is_on_is_never_said() -> None:

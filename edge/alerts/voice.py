@@ -5,7 +5,7 @@
     voice.prompt(track, "ask")               # "Did you fall? ...", again every voice.repeat_s
     voice.prompt(track, "help")              # "Help is being called" once; the questions stop
     voice.prompt(track, "stop")              # this person's prompts end (recovered, cancelled...)
-    voice.say_test()                         # TEST_TEXT once (a test alert); a prompt drops it
+    voice.say_test()                         # cfg.test once (a test alert); a prompt drops it
     voice.close()
 
 `prompt` returns at once: a worker thread synthesises and plays, so the voice never delays the
@@ -32,7 +32,6 @@ from edge.files import write_atomic
 logger = logging.getLogger(__name__)
 
 SPEAK_TIMEOUT_S = 30.0
-TEST_TEXT = "This is a test of FallWatch. Nothing happened."
 
 
 class Player(ABC):
@@ -115,7 +114,7 @@ class Voice:
         self.player = player
         self._asking: set[int | None] = set()
         self._help = 0  # "help" prompts waiting to be said
-        self._test = False  # TEST_TEXT waiting to be said
+        self._test = False  # cfg.test waiting to be said
         self._next_ask = 0.0
         self._stop = False
         self._changed = threading.Condition()
@@ -151,7 +150,7 @@ class Voice:
             self._changed.notify_all()
 
     def say_test(self) -> bool:
-        """Say TEST_TEXT once (a test alert; the hub asks only while no alarm is on); False, and
+        """Say cfg.test once (a test alert; the hub asks only while no alarm is on); False, and
         nothing said, while a person is being asked or help is to be announced (a real alarm that came
         between the hub's check and this call). A prompt that comes before the sentence is said drops
         it; one that comes while it is said waits for its end (a few seconds)."""
@@ -192,7 +191,7 @@ class Voice:
             return prompt_text(self.cfg.ask, self.cfg.name)
         if self._test:
             self._test = False
-            return TEST_TEXT
+            return self.cfg.test
         return None
 
     def _say(self, text: str) -> None:
