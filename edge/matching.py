@@ -3,8 +3,8 @@
     pairs = greedy_pairs(iou, iou >= 0.1)  # best score first
     pairs = greedy_pairs(distance, distance <= 0.5, descending=False)  # nearest first
 
-Greedy, as OpenPose links limbs: it differs from an optimal assignment only when one item is claimed
-by several near-equal pairs.
+Greedy, as OpenPose links limbs: the best pair first, not the assignment with the best total (the two
+differ only where taking the best pair blocks two pairs that are better together).
 """
 
 from __future__ import annotations
