@@ -502,6 +502,8 @@ class FallEvents:
         if episode.up_since is not None and t - episode.up_since >= self.cfg.recover_s - TIME_EPS:
             event = self._event("recovered", t, episode)
             self._end(place, t)
+            if place.down_since is not None:  # that down time was the episode's: a new long_lie_s from now
+                place.down_since = t
             return [event]
         return []
 

@@ -132,6 +132,18 @@ def test_long_lie_is_on_by_default_and_off_with_zero() -> None:
     assert run([(10.0, LYING)], cfg=CFG.replace(long_lie_s=0.0), drop=0.0) == []
 
 
+def test_getting_up_after_lying_past_long_lie_s_recovers_without_a_long_lie() -> None:
+    # Down 6 s (past long_lie_s, while the fall episode is open), then up: recovered at 7.3 s ends it.
+    # The place is still judged down then (4 of its last 5 s are down); that down time is the
+    # episode's, already alerted: no long_lie at the recovery, nor a chain of them while standing.
+    cfg = CFG.replace(long_lie_s=5.0)
+    assert run([(0.3, FALLING), (6.0, LYING), (4.0, STANDING)], cfg=cfg) == [
+        ("fall_suspected", 0.2),
+        ("fall_alert", 2.2),
+        ("recovered", 7.3),
+    ]
+
+
 def test_long_lie_holds_through_pose_gaps_and_flicker() -> None:
     # Seen in 4 of 5 frames, and one seen frame in 4 says "unsure": neither resets the down state.
     cfg = CFG.replace(long_lie_s=30.0)
