@@ -136,7 +136,7 @@ MIN_VERDICTS = 3
 # Places are at least this far apart (image heights), whatever the body's size.
 MIN_RADIUS = 0.05
 # A place nobody holds is forgotten after this long unseen (s); a place judged down after
-# DOWN_MEMORY_S; a place with an open episode never.
+# DOWN_MEMORY_S, and not before its long_lie is due; a place with an open episode never.
 PLACE_MEMORY_S = 2.0
 DOWN_MEMORY_S = 60.0
 # A track unseen this long is forgotten (s); the tracker never reuses ids.
@@ -536,6 +536,7 @@ class FallEvents:
             if p.episode is not None
             or id(p) in held
             or t - p.last_seen <= (DOWN_MEMORY_S if p.down_since is not None else PLACE_MEMORY_S)
+            or (p.down_since is not None and t - p.down_since <= self.cfg.long_lie_s)  # its long_lie is due
         ]
 
     def _heartbeat(self, t: float) -> list[Event]:

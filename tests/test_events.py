@@ -250,6 +250,21 @@ def test_cancel_ends_every_episode_and_a_person_still_down_restarts_long_lie() -
     assert later == [("long_lie", 5.5)]
 
 
+def test_a_person_unseen_since_before_the_cancel_still_gets_the_new_long_lie() -> None:
+    # Seen down until 0.9 s, then lost by the pose stage (lying behind the sofa); cancelled at 5.0 s. The
+    # place is still judged down (gaps hold the judgement): long_lie_s after the cancel, long_lie.
+    cfg = CFG.replace(long_lie_s=60.0)
+    machine = FallEvents(cfg)
+    out = []
+    for i in range(int(70 * FPS)):
+        probs = FALLING if i < 3 else LYING
+        obs = [Observation(1, probs, (0.5, 0.5), 0.5, 80.0, size=0.4)] if i < 10 else []
+        if i == 50:
+            out += [(e.event, round(e.video_time, 1)) for e in machine.cancel(i / FPS)]
+        out += [(e.event, round(e.video_time, 1)) for e in machine.step(i / FPS, obs)]
+    assert out == [("fall_suspected", 0.2), ("fall_alert", 2.2), ("cancelled", 5.0), ("long_lie", 65.0)]
+
+
 def test_alert_while_the_camera_is_lost_says_so_and_comes_at_confirm_s() -> None:
     machine = FallEvents(CFG)
     for i in range(3):
