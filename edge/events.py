@@ -578,13 +578,23 @@ class FallEvents:
         track: the first track found there takes them over. Raises ValueError naming a bad entry."""
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"state version {data.get('version')!r}: expected {STATE_VERSION}")
-        for i, item in enumerate(data.get("episodes", [])):
+        episodes = data.get("episodes", [])
+        if not isinstance(episodes, list):
+            raise ValueError(f"episodes {episodes!r}: expected a list")
+        for i, item in enumerate(episodes):
             try:
                 kind, state = item["kind"], item["state"]
                 if kind not in ("fall", "long_lie") or state not in ("suspected", "alert"):
                     raise ValueError(f"kind {kind!r} / state {state!r}")
+                tid, probs = item["track_id"], item["probs"]
+                if tid is not None and not isinstance(tid, int):
+                    raise ValueError(f"track_id {tid!r}")
+                if probs is not None and not (
+                    isinstance(probs, dict) and all(isinstance(p, (int, float)) for p in probs.values())
+                ):
+                    raise ValueError(f"probs {probs!r}")  # every event of the episode carries them
                 since = video_time - max(0.0, wall_time - float(item["since_wall"]))
-                episode = Episode(str(item["id"]), kind, state, since, item["track_id"], item["probs"])
+                episode = Episode(str(item["id"]), kind, state, since, tid, probs)
                 x, y = (float(c) for c in item["centre"])
                 place = Place((x, y), float(item["size"]), None, -np.inf, float(item["aspect"]), episode=episode)
             except (KeyError, TypeError, ValueError) as exc:
