@@ -136,7 +136,7 @@ MIN_VERDICTS = 3
 # Places are at least this far apart (image heights), whatever the body's size.
 MIN_RADIUS = 0.05
 # A place nobody holds is forgotten after this long unseen (s); a place judged down after
-# DOWN_MEMORY_S; a place with an open episode never.
+# DOWN_MEMORY_S, and not before its long_lie is due; a place with an open episode never.
 PLACE_MEMORY_S = 2.0
 DOWN_MEMORY_S = 60.0
 # A track unseen this long is forgotten (s); the tracker never reuses ids.
@@ -502,6 +502,8 @@ class FallEvents:
         if episode.up_since is not None and t - episode.up_since >= self.cfg.recover_s - TIME_EPS:
             event = self._event("recovered", t, episode)
             self._end(place, t)
+            if place.down_since is not None:  # that down time was the episode's: a new long_lie_s from now
+                place.down_since = t
             return [event]
         return []
 
@@ -534,6 +536,7 @@ class FallEvents:
             if p.episode is not None
             or id(p) in held
             or t - p.last_seen <= (DOWN_MEMORY_S if p.down_since is not None else PLACE_MEMORY_S)
+            or (p.down_since is not None and t - p.down_since <= self.cfg.long_lie_s)  # its long_lie is due
         ]
 
     def _heartbeat(self, t: float) -> list[Event]:
@@ -575,13 +578,23 @@ class FallEvents:
         track: the first track found there takes them over. Raises ValueError naming a bad entry."""
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"state version {data.get('version')!r}: expected {STATE_VERSION}")
-        for i, item in enumerate(data.get("episodes", [])):
+        episodes = data.get("episodes", [])
+        if not isinstance(episodes, list):
+            raise ValueError(f"episodes {episodes!r}: expected a list")
+        for i, item in enumerate(episodes):
             try:
                 kind, state = item["kind"], item["state"]
                 if kind not in ("fall", "long_lie") or state not in ("suspected", "alert"):
                     raise ValueError(f"kind {kind!r} / state {state!r}")
+                tid, probs = item["track_id"], item["probs"]
+                if tid is not None and not isinstance(tid, int):
+                    raise ValueError(f"track_id {tid!r}")
+                if probs is not None and not (
+                    isinstance(probs, dict) and all(isinstance(p, (int, float)) for p in probs.values())
+                ):
+                    raise ValueError(f"probs {probs!r}")  # every event of the episode carries them
                 since = video_time - max(0.0, wall_time - float(item["since_wall"]))
-                episode = Episode(str(item["id"]), kind, state, since, item["track_id"], item["probs"])
+                episode = Episode(str(item["id"]), kind, state, since, tid, probs)
                 x, y = (float(c) for c in item["centre"])
                 place = Place((x, y), float(item["size"]), None, -np.inf, float(item["aspect"]), episode=episode)
             except (KeyError, TypeError, ValueError) as exc:

@@ -41,7 +41,21 @@ def test_an_outage_from_before_a_restart_ends_with_the_first_frame(tmp_path: Pat
     assert json.loads(state.read_text())["outage"] is None
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"version": 1, "episodes": [{"kind": "fall"}]}', "[]"])
+EPISODE = {"id": "e1", "kind": "fall", "state": "alert", "since_wall": 990.0, "track_id": 1, "probs": None}
+PLACE = {"centre": [0.5, 0.5], "size": 0.4, "aspect": 1.0}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"version": 1, "episodes": [{"kind": "fall"}]}',
+        "[]",
+        '{"version": 1, "episodes": null}',  # not a list: a TypeError out of resume() stopped the start
+        json.dumps({"version": 1, "episodes": [{**EPISODE, **PLACE, "probs": [0.9, 0.1]}]}),  # crashed the alert
+        json.dumps({"version": 1, "episodes": [{**EPISODE, **PLACE, "track_id": [1]}]}),  # unhashable id
+    ],
+)
 def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
     tmp_path: Path, content: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -132,6 +132,18 @@ def test_long_lie_is_on_by_default_and_off_with_zero() -> None:
     assert run([(10.0, LYING)], cfg=CFG.replace(long_lie_s=0.0), drop=0.0) == []
 
 
+def test_getting_up_after_lying_past_long_lie_s_recovers_without_a_long_lie() -> None:
+    # Down 6 s (past long_lie_s, while the fall episode is open), then up: recovered at 7.3 s ends it.
+    # The place is still judged down then (4 of its last 5 s are down); that down time is the
+    # episode's, already alerted: no long_lie at the recovery, nor a chain of them while standing.
+    cfg = CFG.replace(long_lie_s=5.0)
+    assert run([(0.3, FALLING), (6.0, LYING), (4.0, STANDING)], cfg=cfg) == [
+        ("fall_suspected", 0.2),
+        ("fall_alert", 2.2),
+        ("recovered", 7.3),
+    ]
+
+
 def test_long_lie_holds_through_pose_gaps_and_flicker() -> None:
     # Seen in 4 of 5 frames, and one seen frame in 4 says "unsure": neither resets the down state.
     cfg = CFG.replace(long_lie_s=30.0)
@@ -236,6 +248,21 @@ def test_cancel_ends_every_episode_and_a_person_still_down_restarts_long_lie() -
         for e in machine.step(0.6 + i / FPS, [Observation(1, LYING, (0.5, 0.5), 0.0)])
     ]
     assert later == [("long_lie", 5.5)]
+
+
+def test_a_person_unseen_since_before_the_cancel_still_gets_the_new_long_lie() -> None:
+    # Seen down until 0.9 s, then lost by the pose stage (lying behind the sofa); cancelled at 5.0 s. The
+    # place is still judged down (gaps hold the judgement): long_lie_s after the cancel, long_lie.
+    cfg = CFG.replace(long_lie_s=60.0)
+    machine = FallEvents(cfg)
+    out = []
+    for i in range(int(70 * FPS)):
+        probs = FALLING if i < 3 else LYING
+        obs = [Observation(1, probs, (0.5, 0.5), 0.5, 80.0, size=0.4)] if i < 10 else []
+        if i == 50:
+            out += [(e.event, round(e.video_time, 1)) for e in machine.cancel(i / FPS)]
+        out += [(e.event, round(e.video_time, 1)) for e in machine.step(i / FPS, obs)]
+    assert out == [("fall_suspected", 0.2), ("fall_alert", 2.2), ("cancelled", 5.0), ("long_lie", 65.0)]
 
 
 def test_alert_while_the_camera_is_lost_says_so_and_comes_at_confirm_s() -> None:
