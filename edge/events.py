@@ -120,8 +120,9 @@ class Event:
 #   up without a break (down verdicts break it, unsure ones do not) for recover_s -> recovered
 #   otherwise, confirm_s after fall_suspected                                       -> fall_alert
 # Timers run on the caller's clock, also in steps without a frame (a lost camera: the alert still
-# comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a person still down at
-# the place then starts a new long_lie_s. Episodes deduplicate, never blind: a new drop after an
+# comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a place still judged down
+# then starts a new long_lie_s, after cancelled as after recovered (its down time was the episode's).
+# Episodes deduplicate, never blind: a new drop after an
 # episode ended starts a new one at once. snapshot() / restore() carry open episodes across restarts.
 
 
