@@ -117,7 +117,8 @@ class Event:
 # degrees, with the classifier saying "stand", and "recovered" at 45). Only the place's own person moves it: the track holding the place, or a track first
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
 # found again); a bystander who was already in view never takes it over.
-#   up without a break (down verdicts break it, unsure ones do not) for recover_s -> recovered
+#   up without a break (down verdicts break it, and so does the place going unseen for more than
+#   UP_GAP_S; unsure verdicts do not) for recover_s                                  -> recovered
 #   otherwise, confirm_s after fall_suspected                                       -> fall_alert
 # Timers run on the caller's clock, also in steps without a frame (a lost camera: the alert still
 # comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a place still judged down
@@ -132,6 +133,8 @@ CAMERA_LOST = "camera lost"
 TIME_EPS = 1e-6
 # A track lost with its body centre this close to the image border walked out of view.
 BORDER = 0.04
+# An "up" streak breaks where the episode's place goes unseen longer than this (s).
+UP_GAP_S = 1.0
 # Fewest verdicts in down_span_s that can judge a place.
 MIN_VERDICTS = 3
 # Places are at least this far apart (image heights), whatever the body's size.
@@ -185,6 +188,7 @@ class Episode:
     track_id: int | None
     probs: dict[str, float] | None
     up_since: float | None = None
+    seen_at: float | None = None  # the last frame the episode's place was seen
 
 
 @dataclass(eq=False)
@@ -496,6 +500,9 @@ class FallEvents:
         """One observed frame of an open episode: the up streak, and recovery after recover_s."""
         episode = place.episode
         assert episode is not None
+        if episode.seen_at is not None and t - episode.seen_at > UP_GAP_S + TIME_EPS:
+            episode.up_since = None  # nobody seen is no evidence of standing: the streak starts again
+        episode.seen_at = t
         if verdict == "up":
             episode.up_since = episode.up_since if episode.up_since is not None else t
         elif verdict == "down":

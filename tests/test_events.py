@@ -113,6 +113,21 @@ def test_unsure_frames_neither_recover_nor_break_recovery() -> None:
     assert events == [("fall_suspected", 0.2), ("recovered", 1.3)]
 
 
+def test_a_person_unseen_in_between_does_not_recover_on_a_standing_frame_before_the_gap() -> None:
+    # One "up" frame at 0.3 s, then the pose stage sees nobody for 1.5 s (a person lying behind the
+    # sofa), then unsure frames: nobody seen is no evidence of standing, so the streak starts again and
+    # the alert comes at confirm_s instead of a "recovered" 1 s after the up frame.
+    machine = FallEvents(CFG)
+    events = []
+    for i in range(30):
+        t = i / FPS
+        probs = FALLING if i < 3 else STANDING if i == 3 else UNSURE
+        seen = not 4 <= i < 19
+        obs = [Observation(1, probs, (0.5, 0.5), 0.5 if i < 3 else 0.0, size=0.4)] if seen else []
+        events += [(e.event, round(e.video_time, 2)) for e in machine.step(t, obs)]
+    assert events == [("fall_suspected", 0.2), ("fall_alert", 2.2)]
+
+
 def test_down_frames_break_recovery() -> None:
     events = run([(0.3, FALLING), (0.5, STANDING), (0.1, LYING), (1.5, STANDING)])
     assert events == [("fall_suspected", 0.2), ("recovered", 1.9)]
