@@ -117,14 +117,14 @@ class Event:
 # degrees, with the classifier saying "stand", and "recovered" at 45). Only the place's own person moves it: the track holding the place, or a track first
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
 # found again); a bystander who was already in view never takes it over.
-#   up without a break (down verdicts break it, and so does the place going unseen for more than
-#   UP_GAP_S; unsure verdicts do not) for recover_s                                  -> recovered
+#   up without a break for recover_s (down verdicts break it, and so does the place going unseen
+#   for more than UP_GAP_S; unsure verdicts do not)                                 -> recovered
 #   otherwise, confirm_s after fall_suspected                                       -> fall_alert
 # Timers run on the caller's clock, also in steps without a frame (a lost camera: the alert still
 # comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a place still judged down
 # then starts a new long_lie_s, after cancelled as after recovered (its down time was the episode's).
-# Episodes deduplicate, never blind: a new drop after an
-# episode ended starts a new one at once. snapshot() / restore() carry open episodes across restarts.
+# Episodes deduplicate, never blind: a new drop after an episode ended starts a new one at once.
+# snapshot() / restore() carry open episodes across restarts.
 
 
 # An alert's detail while the camera is lost (the push says so).
