@@ -322,8 +322,10 @@ class FallEvents:
         return events
 
     def idle(self, video_time: float) -> list[Event]:
-        """Advance the timers to video_time without a frame (a live camera that delivers nothing)."""
-        return self._timers(video_time, observed=set()) + self._heartbeat(video_time)
+        """Advance to video_time without a frame (a live camera that delivers nothing): the timers, and
+        the lost-track rule (a camera knocked out as the person fell still raises fall_suspected)."""
+        events = self._lost_tracks(video_time, seen=set())
+        return events + self._timers(video_time, observed=set()) + self._heartbeat(video_time)
 
     def cancel(self, video_time: float) -> list[Event]:
         """The cancel button: every open episode ends with `cancelled`; a person still down at the place

@@ -221,6 +221,23 @@ def test_a_track_lost_right_after_a_fast_drop_is_suspected_unless_it_left_at_the
     assert lost_at((0.99, 0.6)) == []  # walked out of view at the right edge
 
 
+def test_a_camera_lost_right_after_a_fast_drop_still_suspects_and_alerts_saying_so() -> None:
+    # Frames with a fast drop until 0.4 s, then the camera delivers nothing (the falling person knocked
+    # it): idle() runs the lost-track rule too, so the fall is suspected at lost_fall_s and alerted at
+    # confirm_s, saying the camera is lost, instead of waiting for the camera to come back.
+    machine = FallEvents(CFG)
+    out = []
+    for i in range(40):
+        t = i / FPS
+        if i < 5:
+            events = machine.step(t, [Observation(1, None, (0.5, 0.6), 0.4, 30.0, size=0.4)])
+        else:
+            machine.camera_lost = True
+            events = machine.idle(t)
+        out += [(e.event, round(e.video_time, 2), e.detail) for e in events]
+    assert out == [("fall_suspected", 0.9, "lost after a drop"), ("fall_alert", 2.9, "camera lost")]
+
+
 def test_slow_sinking_fall_is_caught_by_the_slow_rule_and_lying_down_upright_is_not() -> None:
     def sink(tilt: float, slow_drop: float) -> list[tuple[str, float]]:
         machine = FallEvents(CFG)
