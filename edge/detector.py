@@ -184,8 +184,9 @@ class FallDetector:
         return [event]
 
     def _restored_camera(self, t: float) -> list[Event]:
-        """A frame while an outage from before a restart is open: the camera is back."""
-        if self._outage is None or self.events.camera_lost:
+        """A frame while an outage from before a restart is open: the camera is back (a frame came, so
+        whatever idle() said while no frame came is over; a restored status already cleared _outage)."""
+        if self._outage is None:
             return []
         self._outage = None
         return [Event("source_restored", t)]

@@ -115,3 +115,20 @@ def test_a_new_events_config_is_taken_up_whole_at_the_next_frame(monkeypatch: py
     assert detector.events.cfg is cfg.events and windows == [0.8, 3.0]  # not mid-frame
     detector.step(*frames[1])
     assert detector.events.cfg is new and windows[2:] == [0.5, 2.0] and detector.tracker.history_s == 6.0
+
+
+def test_an_outage_from_before_a_restart_ends_even_if_the_camera_was_slow_to_start(tmp_path: Path) -> None:
+    # After a restart during an outage the camera came back, but its first read timed out (the
+    # pipeline calls idle() then): the first frame must still end the old outage, or the next
+    # real outage is swallowed as "still lost since before the restart".
+    state, wall = tmp_path / "state.json", [1000.0]
+    first = nobody_detector(state, wall)
+    first.camera("source_lost", 12.0)
+    wall[0] += 30.0
+    second = nobody_detector(state, wall)
+    second.resume(0.0)
+    assert second.idle(0.2) == []  # no frame yet: the camera is still opening
+    restored = second.step(0.5, Skeletons.empty(4 / 3)).events
+    assert [e.event for e in restored] == ["source_restored"]
+    assert json.loads(state.read_text())["outage"] is None
+    assert [e.event for e in second.camera("source_lost", 60.0)] == ["source_lost"]  # a new outage: pushed
