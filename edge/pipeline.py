@@ -357,6 +357,8 @@ class Pipeline:
             self._emit(self.alerts.poll(now))
         if frame is None:
             if getattr(self.source, "live", False):  # episodes go on while the camera is away
+                if self.alerts is not None and self.alerts.cancel_requested():  # the button needs no camera
+                    self._emit(self.detector.cancel(now))
                 self._emit(self.detector.idle(now))
             return not self.source.finished
         self._last_time = frame.video_time

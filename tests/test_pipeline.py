@@ -341,3 +341,51 @@ def test_pose_runs_at_most_max_fps_and_every_frame_reaches_the_output(
     assert summary.frames_posed == len(estimated) == posed
     gaps = np.diff(estimated)
     assert gaps.max() <= 1 / float(max_fps if max_fps != "0" else 15) + 1 / fps + 1e-6  # evenly spread
+
+
+def test_cancel_button_pressed_while_the_camera_is_lost_ends_the_episode_at_once(tmp_path: Path) -> None:
+    # A suspected fall taken up after a restart, the camera still unplugged: the person presses
+    # cancel. The press must end the episode now (cancelled: logged, all clear, state file emptied),
+    # not wait for a frame that may not come for hours (a restart meanwhile sounded the alarm again).
+    import json
+
+    from edge.alerts import AlertHub
+    from edge.alerts.alarm import LocalAlarm
+    from edge.alerts.gpio import SimulatedPins
+    from edge.detector import FallDetector
+
+    cfg = load_config(None, ["source.lost_after_s=2", "events.heartbeat_s=0"])
+    state = tmp_path / "state.json"
+    episode = {"id": "e1", "kind": "fall", "state": "suspected", "since_wall": 995.0, "track_id": 1, "probs": None}
+    place = {"centre": [0.5, 0.5], "size": 0.4, "aspect": 1.0}
+    state.write_text(json.dumps({"version": 1, "episodes": [{**episode, **place}], "outage": None}))
+    clock = FakeClock()
+    world: dict[str, object] = {"plugged": False}
+    source = ResilientSource(
+        lambda: UnpluggableCamera(world, clock), live=True, lost_after_s=2.0, clock=clock, sleep=clock.sleep
+    )
+    detector = FallDetector(cfg, nobody_classifier(cfg), str(state), wall_clock=lambda: 1000.0)
+    pins = SimulatedPins()
+    pipeline = Pipeline(
+        cfg,
+        source=source,
+        pose=nobody_pose(tmp_path),
+        classifier=nobody_classifier(cfg),
+        sink=NullSink(),
+        alerts=AlertHub(LocalAlarm(cfg.gpio, pins)),
+        events_path="",
+        detector=detector,
+    )
+    pipeline.start()
+    try:
+        assert [e.state for e in detector.open_episodes()] == ["suspected"]
+        for _ in range(5):
+            assert pipeline.step()
+        assert pins.press()
+        for _ in range(5):
+            assert pipeline.step()
+    finally:
+        pipeline.stop()
+    assert "cancelled" in [e.event for e in pipeline.events]
+    assert detector.open_episodes() == []
+    assert json.loads(state.read_text())["episodes"] == []
