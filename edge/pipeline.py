@@ -422,7 +422,10 @@ class Pipeline:
             self.events.append(event)
             self.summary.events[event.event] += 1
             if self.log is not None:
-                self.log.write(event)
+                try:
+                    self.log.write(event)
+                except OSError as exc:  # a full disk: the alarm and the push must still go out
+                    logger.error("%s: cannot log %s %s: %s", self.log.path, event.event, event.id, exc)
             track = people.get(event.track_id) if event.track_id is not None else None
             if track is not None:
                 self._keep_skeleton(event.id, track)

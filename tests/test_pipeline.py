@@ -389,3 +389,48 @@ def test_cancel_button_pressed_while_the_camera_is_lost_ends_the_episode_at_once
     assert "cancelled" in [e.event for e in pipeline.events]
     assert detector.open_episodes() == []
     assert json.loads(state.read_text())["episodes"] == []
+
+
+def test_a_full_disk_under_the_events_log_does_not_stop_the_alarm(tmp_path: Path) -> None:
+    # The events log is written before the alerts: an OSError there (a full disk, a failing SD
+    # card) raised out of the frame loop, so the fall_alert never reached the buzzer or the push,
+    # and after the restart the same episode crashed it again.
+    from edge.events import Event
+
+    class Recorded:
+        def __init__(self) -> None:
+            self.handled: list[str] = []
+
+        def handle(self, event: Event, keypoints: object = None, aspect: float = 1.0, frame: object = None) -> None:
+            self.handled.append(event.event)
+
+        def cancel_requested(self) -> bool:
+            return False
+
+        def poll(self, video_time: float) -> list[Event]:
+            return []
+
+        def people_seen(self, count: int) -> None:
+            """Not needed here."""
+
+        def resume(self, track_id: int | None, state: str) -> None:
+            """Not needed here."""
+
+        def close(self) -> None:
+            """Not needed here."""
+
+    cfg = load_config(None, ["events.heartbeat_s=0"])
+    alerts = Recorded()
+    pipeline = Pipeline(cfg, alerts=alerts, events_path=str(tmp_path / "events.jsonl"))
+    pipeline._open_events_log()
+    assert pipeline.log is not None
+
+    def full(event: Event) -> None:
+        raise OSError(28, "No space left on device")
+
+    pipeline.log.write = full  # type: ignore[method-assign]
+    try:
+        pipeline._emit([Event("fall_alert", 5.0, 1)])
+    finally:
+        pipeline._close_events_log()
+    assert alerts.handled == ["fall_alert"]
