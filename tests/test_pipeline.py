@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,6 +42,13 @@ def nobody_pose(tmp_path: Path) -> RecordedPose:
 
 def nobody_classifier(cfg: Config) -> Classifier:
     return Classifier(NobodyClassifier(), cfg.features.window_frames, cfg.features.num_features)
+
+
+def nobody_pipeline(cfg: Config, tmp_path: Path, source: FrameSource, **parts: Any) -> Pipeline:
+    """A pipeline whose pose never finds anybody (what the camera and the timers do), a NullSink unless
+    `parts` names another, no events log unless `parts` names one."""
+    parts = {"sink": NullSink(), "events_path": "", **parts}
+    return Pipeline(cfg, source=source, pose=nobody_pose(tmp_path), classifier=nobody_classifier(cfg), **parts)
 
 
 class UnpluggableCamera(FrameSource):
@@ -80,14 +88,7 @@ def test_source_that_dies_mid_stream_and_comes_back(tmp_path: Path) -> None:
     )
     log = tmp_path / "events.jsonl"
     sink = NullSink()
-    pipeline = Pipeline(
-        cfg,
-        source=source,
-        pose=nobody_pose(tmp_path),
-        classifier=nobody_classifier(cfg),
-        sink=sink,
-        events_path=str(log),
-    )
+    pipeline = nobody_pipeline(cfg, tmp_path, source, sink=sink, events_path=str(log))
     pipeline.start()
     try:
         for _ in range(30):  # 2 s of frames
@@ -125,14 +126,7 @@ def test_sigterm_stops_a_live_run_cleanly(tmp_path: Path) -> None:
 
     source = ResilientSource(lambda: SelfStoppingCamera(world, clock), live=True, clock=clock, sleep=clock.sleep)
     previous = signal.getsignal(signal.SIGTERM)
-    pipeline = Pipeline(
-        cfg,
-        source=source,
-        pose=nobody_pose(tmp_path),
-        classifier=nobody_classifier(cfg),
-        sink=NullSink(),
-        events_path="",
-    )
+    pipeline = nobody_pipeline(cfg, tmp_path, source)
     summary = pipeline.run()
     assert summary.frames_in == summary.frames_out == 20
     assert signal.getsignal(signal.SIGTERM) == previous  # handlers restored by stop()
@@ -366,16 +360,7 @@ def test_cancel_button_pressed_while_the_camera_is_lost_ends_the_episode_at_once
     )
     detector = FallDetector(cfg, nobody_classifier(cfg), str(state), wall_clock=lambda: 1000.0)
     pins = SimulatedPins()
-    pipeline = Pipeline(
-        cfg,
-        source=source,
-        pose=nobody_pose(tmp_path),
-        classifier=nobody_classifier(cfg),
-        sink=NullSink(),
-        alerts=AlertHub(LocalAlarm(cfg.gpio, pins)),
-        events_path="",
-        detector=detector,
-    )
+    pipeline = nobody_pipeline(cfg, tmp_path, source, alerts=AlertHub(LocalAlarm(cfg.gpio, pins)), detector=detector)
     pipeline.start()
     try:
         assert [e.state for e in detector.open_episodes()] == ["suspected"]
