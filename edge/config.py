@@ -737,7 +737,8 @@ def put_key(data: dict[str, Any], keys: Sequence[str], value: Any) -> None:
     table[keys[-1]] = value
 
 
-def _parse_toml(text: str, where: str) -> dict[str, Any]:
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """A config file's text as data; ConfigError "where: not valid TOML: ..." for a broken file."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -755,7 +756,7 @@ def config_from_data(data: dict[str, Any], where: str) -> Config:
 def config_from_text(text: str, where: str) -> Config:
     """Validate a config file's text without reading or writing any file (the web page checks an edit
     with it before saving); ConfigError names `where` and the key."""
-    return config_from_data(_parse_toml(text, where), where)
+    return config_from_data(parse_toml(text, where), where)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -771,7 +772,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-        data = _parse_toml(text, where)
+        data = parse_toml(text, where)
     for text in overrides or []:
         keys, value = parse_override(text)
         try:

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from edge.config import Config, ConfigError, config_from_data, put_key, toml_value, tomllib
+from edge.config import Config, ConfigError, config_from_data, parse_toml, put_key, toml_value, tomllib
 from edge.files import write_atomic
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(#.*)?$")
@@ -29,10 +29,7 @@ def save_keys(path: str | Path, values: dict[str, Any]) -> Config:
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = parse_toml(text, str(path))
     for key, value in values.items():
         try:
             put_key(data, key.split("."), value)
