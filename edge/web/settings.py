@@ -69,17 +69,20 @@ def page_settings(config_path: str | Path) -> dict[str, Any]:
 
 def _field(field: FormField) -> dict[str, Any]:
     data = dataclasses.asdict(field)
-    data["editable"] = field.kind in EDITABLE_KINDS and not field.secret
+    data["editable"] = _editable(field)
     data["live"] = field.key.startswith(LIVE_SECTION + ".")
     return data
+
+
+def _editable(field: FormField) -> bool:
+    """The form has an input for the key: a plain value, not a secret."""
+    return field.kind in EDITABLE_KINDS and not field.secret
 
 
 def check_editable(values: dict[str, Any]) -> None:
     """ConfigError naming the first key the page's form does not edit (a secret, a list, another section)."""
     defaults = Config()
-    editable = {
-        f.key for name in SECTIONS for f in form_fields(defaults, name) if f.kind in EDITABLE_KINDS and not f.secret
-    }
+    editable = {f.key for name in SECTIONS for f in form_fields(defaults, name) if _editable(f)}
     for key in values:
         if key not in editable:
             raise ConfigError(f"{key}: not editable on this page; set it in the config file")
