@@ -59,9 +59,7 @@ def page_settings(config_path: str | Path) -> dict[str, Any]:
     sections = []
     for name in SECTIONS:
         model = getattr(cfg, name) if name else cfg
-        fields = [_field(f) for f in form_fields(cfg, name)]
-        if not name:
-            fields = [f for f in fields if f["kind"] in EDITABLE_KINDS]  # room; the tables have their own
+        fields = [_field(f) for f in form_fields(cfg, name)]  # "": room alone (form_fields skips the tables)
         doc = (type(model).__doc__ or "").strip().splitlines()[0] if name else "The place this service watches."
         sections.append({"name": name, "doc": doc, "fields": fields})
     return {"sections": sections, "restart": restart_command(config_path)}
