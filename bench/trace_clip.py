@@ -22,7 +22,7 @@ from edge.classes import CLASSES
 from edge.config import PoseConfig
 from edge.detector import DetectorStep
 from edge.training.pose_cache import VideoPose
-from edge.training.replay import clip_trace, held, load_model, replay, stretched, video_clips
+from edge.training.replay import Mode, load_model, replay_clip, video_clips
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FALLWATCH_DATA", REPO.parent / "shared" / "data"))
@@ -66,10 +66,8 @@ def main() -> None:
         if args.match not in clip.clip_id:
             continue
         print(f"== {clip.clip_id} ({clip.kind}, fall onset {clip.fall_onset_s})")
-        trace = clip_trace(clip) if args.slower == 1 else stretched(clip_trace(clip), args.slower)
-        trace = held(trace, args.hold_s) if args.hold_s > 0 else trace
         printed[0] = -float("inf")
-        replay(trace, model, args.set, on_step=row)
+        replay_clip(clip, model, Mode("trace", args.hold_s, tuple(args.set), args.slower), on_step=row)
 
 
 if __name__ == "__main__":

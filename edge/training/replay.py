@@ -211,14 +211,16 @@ class Replayed:
     open_at_end: tuple[str, ...]
 
 
-def replay_clip(clip: Clip, model: ReplayModel, mode: Mode) -> Replayed:
-    """One clip replayed in `mode`."""
+def replay_clip(
+    clip: Clip, model: ReplayModel, mode: Mode, on_step: Callable[[float, DetectorStep], Any] | None = None
+) -> Replayed:
+    """One clip replayed in `mode` (on_step: as replay's)."""
     trace = clip_trace(clip)
     if mode.slower != 1:
         trace = stretched(trace, mode.slower)
     if mode.hold_s > 0:
         trace = held(trace, mode.hold_s)
-    return replay(trace, model, mode.overrides)
+    return replay(trace, model, mode.overrides, on_step)
 
 
 def replay_clips(
