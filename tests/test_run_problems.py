@@ -28,18 +28,11 @@ from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.pose.recorded import Trace, record_trace
 from edge.sources import SourceError, create_source
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 from tests.test_pipeline import nobody_classifier, nobody_pose
 from tests.webhooks import Receiver
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def tiny_clip(path: Path, frames: int = 20) -> Path:
@@ -78,7 +71,7 @@ def test_alerts_queued_for_a_channel_removed_from_the_config_go_to_the_current_o
 ) -> None:
     state, port = receiver
     outbox = tmp_path / "outbox.sqlite"
-    queue_alert(outbox, f"json://127.0.0.1:{closed_port()}/old")  # the channel of the old config
+    queue_alert(outbox, f"json://127.0.0.1:{free_port()}/old")  # the channel of the old config
     cfg = NotifyConfig(urls=[f"json://127.0.0.1:{port}/new"], outbox=str(outbox))
     notifier = Notifier("Hall", cfg, create_tiers(cfg))
     with caplog.at_level(logging.WARNING):
@@ -104,7 +97,7 @@ def test_only_channels_gone_from_every_tier_count_as_removed(tmp_path: Path) -> 
 def test_run_on_a_file_with_undelivered_alerts_says_so_and_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"json://127.0.0.1:{closed_port()}/hook"
+    url = f"json://127.0.0.1:{free_port()}/hook"
     monkeypatch.setenv("FALLWATCH_NOTIFY_URLS", url)
     queue_alert(tmp_path / "outbox.sqlite", url)
     clip = tiny_clip(tmp_path / "clip.avi")
@@ -119,7 +112,7 @@ def test_outbox_command_lists_retries_and_drops(
 ) -> None:
     state, port = receiver
     outbox = tmp_path / "outbox.sqlite"
-    queue_alert(outbox, f"json://127.0.0.1:{closed_port()}/gone", key="aaaa1111bbbb2222")
+    queue_alert(outbox, f"json://127.0.0.1:{free_port()}/gone", key="aaaa1111bbbb2222")
     queue_alert(outbox, f"json://127.0.0.1:{port}/hook", key="cccc3333dddd4444")
     monkeypatch.setenv("FALLWATCH_NOTIFY_URLS", f"json://127.0.0.1:{port}/hook")
     overrides = tmp_path / "fw.toml"
@@ -143,7 +136,7 @@ SECRET = "s3cretpass"
 
 
 def test_a_camera_password_stays_out_of_the_log(caplog: pytest.LogCaptureFixture) -> None:
-    uri = f"rtsp://admin:{SECRET}@127.0.0.1:{closed_port()}/live"
+    uri = f"rtsp://admin:{SECRET}@127.0.0.1:{free_port()}/live"
     with caplog.at_level(logging.WARNING):
         source = create_source(SourceConfig(uri=uri, lost_after_s=30))
         source.read()
@@ -257,7 +250,7 @@ def test_a_second_sigterm_while_stopping_does_not_kill_the_stop(tmp_path: Path) 
     hanging.listen(5)  # accepts, never answers
     url = f"json://127.0.0.1:{hanging.getsockname()[1]}/hook"
     queue_alert(tmp_path / "outbox.sqlite", url)
-    args = run_args(tmp_path, f"rtsp://127.0.0.1:{closed_port()}/live", "--set", "notify.timeout_s=4",
+    args = run_args(tmp_path, f"rtsp://127.0.0.1:{free_port()}/live", "--set", "notify.timeout_s=4",
                     "--set", "notify.drain_s=1")  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO), "FALLWATCH_NOTIFY_URLS": url}
     process = subprocess.Popen([sys.executable, "-m", "edge.cli", *args], env=env, stderr=subprocess.PIPE, text=True)
