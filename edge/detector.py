@@ -91,6 +91,7 @@ class FallDetector:
         self._wall = wall_clock
         self._outage: dict[str, Any] | None = None
         self._last_frame: float | None = None
+        self._started: float | None = None  # the first resume() or idle(): no frame yet is not yet a lost camera
         self._saved_at = -np.inf
         self._changed = False  # an event changed what the state file holds since the last save()
         self.windows_classified = 0
@@ -163,7 +164,10 @@ class FallDetector:
     def idle(self, video_time: float) -> list[Event]:
         """No frame now (a live source that is down or slow): episode timers and heartbeats go on."""
         self._take_events_cfg()
-        silent = self._last_frame is None or video_time - self._last_frame >= CAMERA_SILENT_S
+        if self._started is None:
+            self._started = video_time
+        last = self._last_frame if self._last_frame is not None else self._started
+        silent = video_time - last >= CAMERA_SILENT_S
         self.events.camera_lost = silent
         events = self.events.idle(video_time)
         self._note(events)
@@ -213,6 +217,7 @@ class FallDetector:
     def resume(self, video_time: float) -> None:
         """Take up the state file's open episodes and outage (a live source's restart). A missing file
         is a first start; an unreadable one is logged (naming it) and replaced at the next change."""
+        self._started = video_time
         if not self.state_path or not Path(self.state_path).is_file():
             return
         try:

@@ -73,6 +73,21 @@ def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
     assert json.loads(state.read_text())["outage"] is not None
 
 
+def test_an_alert_due_at_restart_says_camera_lost_only_after_a_second_without_frames(tmp_path: Path) -> None:
+    # The episode's confirm_s passed while the service restarted: its alert comes before the camera's first
+    # frame. A camera still opening is not a lost one; one that sends nothing for CAMERA_SILENT_S is.
+    state = tmp_path / "state.json"
+    episode = {**EPISODE, **PLACE, "state": "suspected", "since_wall": 980.0}
+    state.write_text(json.dumps({"version": 1, "episodes": [episode], "outage": None}))
+    details = []
+    for first_idle in (0.2, 1.2):
+        detector = nobody_detector(state, [1000.0])
+        detector.resume(0.0)
+        (alert,) = detector.idle(first_idle)
+        details.append((alert.event, alert.detail))
+    assert details == [("fall_alert", None), ("fall_alert", "camera lost")]
+
+
 @needs_model
 def test_the_state_file_holds_the_open_episode_and_empties_when_it_ends(tmp_path: Path) -> None:
     from edge.classifier import create_classifier
