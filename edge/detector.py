@@ -6,12 +6,15 @@
     detector.idle(video_time)                            # a live camera that delivers no frame: timers go on
     detector.camera("source_lost", video_time)           # outages: one source_lost per outage, across restarts
     detector.cancel(video_time)                          # the cancel button
+    detector.save(video_time)                            # after the events were handed on (state_path)
     detector.open_episodes()                             # what is still open (summaries)
     detector.use_events(new_events_cfg)                  # from another thread: from the next frame on
 
-With `state_path`, the open episodes and the current camera outage are written there atomically at
-every change (JSON, wall-clock times) and `resume()` takes them up again after a restart: an episode
-keeps its timers, and an outage already pushed is not pushed again. The pipeline, replay, evaluation
+With `state_path`, `save()` writes the open episodes and the current camera outage there atomically
+after every change (JSON, wall-clock times) and `resume()` takes them up again after a restart: an
+episode keeps its timers, and an outage already pushed is not pushed again. The caller saves after it
+has handed the events on (logged, queued for push): a crash in between then raises an alert again
+after the restart, under the same id (the outbox and the escalation take it once), instead of losing it. The pipeline, replay, evaluation
 and benchmarks all feed keypoints through this one object.
 """
 
@@ -88,7 +91,9 @@ class FallDetector:
         self._wall = wall_clock
         self._outage: dict[str, Any] | None = None
         self._last_frame: float | None = None
+        self._started: float | None = None  # the first resume() or idle(): no frame yet is not yet a lost camera
         self._saved_at = -np.inf
+        self._changed = False  # an event changed what the state file holds since the last save()
         self.windows_classified = 0
 
     # -- per frame ----------------------------------------------------------------------------------
@@ -116,7 +121,7 @@ class FallDetector:
         self.events.camera_lost = False
         observations = [self._observe(tr, by_id.get(tr.id), t) for tr in tracks if tr.seen]
         events += self.events.step(t, observations)
-        self._saved(events, t)
+        self._note(events)
         t3 = clock()
         seconds = {"features": t1 - t0, "classify": t2 - t1, "events": t3 - t2}
         return DetectorStep(tracks, by_id, events, seconds, observations)
@@ -159,10 +164,13 @@ class FallDetector:
     def idle(self, video_time: float) -> list[Event]:
         """No frame now (a live source that is down or slow): episode timers and heartbeats go on."""
         self._take_events_cfg()
-        silent = self._last_frame is None or video_time - self._last_frame >= CAMERA_SILENT_S
+        if self._started is None:
+            self._started = video_time
+        last = self._last_frame if self._last_frame is not None else self._started
+        silent = video_time - last >= CAMERA_SILENT_S
         self.events.camera_lost = silent
         events = self.events.idle(video_time)
-        self._saved(events, video_time)
+        self._note(events)
         return events
 
     def camera(self, kind: str, video_time: float) -> list[Event]:
@@ -180,7 +188,7 @@ class FallDetector:
             self._outage = None
         else:
             raise ValueError(f"unknown source status {kind!r}")
-        self._saved([event], video_time)
+        self._note([event])
         return [event]
 
     def _restored_camera(self, t: float) -> list[Event]:
@@ -194,7 +202,7 @@ class FallDetector:
     def cancel(self, video_time: float) -> list[Event]:
         """The cancel button: every open episode ends with `cancelled`."""
         events = self.events.cancel(video_time)
-        self._saved(events, video_time)
+        self._note(events)
         return events
 
     def states(self) -> dict[int, str]:
@@ -209,6 +217,7 @@ class FallDetector:
     def resume(self, video_time: float) -> None:
         """Take up the state file's open episodes and outage (a live source's restart). A missing file
         is a first start; an unreadable one is logged (naming it) and replaced at the next change."""
+        self._started = video_time
         if not self.state_path or not Path(self.state_path).is_file():
             return
         try:
@@ -227,15 +236,17 @@ class FallDetector:
             lost = " and a camera outage" if self._outage else ""
             logger.warning("resumed %d open episode(s)%s from %s", len(opened), lost, self.state_path)
 
-    def _saved(self, events: list[Event], now: float) -> None:
-        """Rewrite the state file when one of `events` changed what it holds, and every RESAVE_S while an
-        episode is open."""
+    def _note(self, events: list[Event]) -> None:
+        self._changed |= any(e.event in STATEFUL for e in events)
+
+    def save(self, now: float) -> None:
+        """Rewrite the state file when an event since the last save changed what it holds, and every
+        RESAVE_S while an episode is open. Call it once the events are handed on (see above)."""
         if not self.state_path:
             return
-        changed = any(e.event in STATEFUL for e in events)
-        if not changed and not (self.events.open_episodes() and now - self._saved_at >= RESAVE_S):
+        if not self._changed and not (self.events.open_episodes() and now - self._saved_at >= RESAVE_S):
             return
-        self._saved_at = now
+        self._saved_at, self._changed = now, False
         data = self.events.snapshot(now, self._wall())
         data["outage"] = self._outage
         try:

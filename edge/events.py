@@ -333,7 +333,7 @@ class FallEvents:
         events = []
         for place in self.places:
             if place.episode is not None:
-                events.append(Event("cancelled", video_time, place.episode.track_id, place.episode.probs))
+                events.append(self._event("cancelled", video_time, place.episode))
                 self._end(place, video_time)
                 if place.down_since is not None:
                     place.down_since = video_time
@@ -526,10 +526,13 @@ class FallEvents:
         return self._event("fall_suspected" if kind == "fall" else "long_lie", t, place.episode, reason)
 
     def _event(self, kind: EventKind, t: float, episode: Episode, reason: str | None = None) -> Event:
-        """An event of `episode`; alerts raised while the camera is lost say so in their detail."""
+        """An event of `episode`; alerts raised while the camera is lost say so in their detail. Its id
+        comes from the episode's and the kind (each kind happens once per episode), so an alert raised
+        again by a resumed episode after a crash is the same alert to the outbox."""
         lost = self.camera_lost and kind in ("fall_alert", "long_lie")
         detail = ", ".join(part for part in (reason, CAMERA_LOST if lost else None) if part) or None
-        return Event(kind, t, episode.track_id, episode.probs, detail=detail)
+        event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"fallwatch:{episode.id}/{kind}").hex
+        return Event(kind, t, episode.track_id, episode.probs, id=event_id, detail=detail)
 
     def _end(self, place: Place, t: float) -> None:
         """Close the place's episode; drops before now no longer count for its tracks."""

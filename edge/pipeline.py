@@ -360,9 +360,11 @@ class Pipeline:
                 if self.alerts is not None and self.alerts.cancel_requested():  # the button needs no camera
                     self._emit(self.detector.cancel(now))
                 self._emit(self.detector.idle(now))
+            self.detector.save(now)  # after the hand-off: a crash before it repeats an alert, never loses one
             return not self.source.finished
         self._last_time = frame.video_time
         self.process(frame)
+        self.detector.save(now)
         return True
 
     def process(self, frame: Frame) -> list[Event]:

@@ -122,6 +122,23 @@ def test_tier_1_then_tier_2_then_reminders_until_home_assistant_acknowledges(
     assert [e.event for e in read_events(log)] == ["fall_alert", "escalated", "escalated", "acknowledged", "recovered"]
 
 
+def test_an_alert_handed_over_again_after_a_crash_is_sent_once(tmp_path: Path, receiver: tuple[Receiver, int]) -> None:
+    # The detector saves its state after the hand-off; a crash in between raises the alert again after the
+    # restart, under the same id (edge.events: an episode's events have ids of their own).
+    state, port = receiver
+    cfg = _notify(tmp_path, port, tiers=1)
+    alert = Event("fall_alert", 1.0, track_id=4)
+    first = Notifier("Hall", cfg, create_tiers(cfg), FakeClock())
+    first.start()
+    first.alert(alert)
+    assert first.stop() == 0
+    second = Notifier("Hall", cfg, create_tiers(cfg), FakeClock())  # the restarted process, the same outbox
+    second.start()
+    second.alert(Event("fall_alert", 12.0, track_id=4, id=alert.id))
+    assert second.stop() == 0
+    assert state.titles("/t1") == [FALL]
+
+
 def test_a_restart_in_the_middle_resumes_the_schedule_and_sends_nothing_twice(
     tmp_path: Path, receiver: tuple[Receiver, int]
 ) -> None:

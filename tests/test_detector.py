@@ -28,6 +28,7 @@ def test_an_outage_from_before_a_restart_ends_with_the_first_frame(tmp_path: Pat
     state, wall = tmp_path / "state.json", [1000.0]
     first = nobody_detector(state, wall)
     lost = first.camera("source_lost", 12.0)
+    first.save(12.0)  # once the event is handed on, as the pipeline does
     assert [e.event for e in lost] == ["source_lost"]
     assert json.loads(state.read_text())["outage"]["id"] == lost[0].id
     wall[0] += 30.0  # restarted; the camera works again
@@ -38,6 +39,7 @@ def test_an_outage_from_before_a_restart_ends_with_the_first_frame(tmp_path: Pat
     restored = second.step(10.5, Skeletons.empty(4 / 3)).events
     assert [e.event for e in restored] == ["source_restored"]
     assert second.step(10.6, Skeletons.empty(4 / 3)).events == []
+    second.save(10.6)
     assert json.loads(state.read_text())["outage"] is None
 
 
@@ -67,7 +69,23 @@ def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
     assert any(str(state) in r.getMessage() and "starting afresh" in r.getMessage() for r in caplog.records)
     assert detector.open_episodes() == []
     detector.camera("source_lost", 1.0)  # the next change rewrites it whole
+    detector.save(1.0)
     assert json.loads(state.read_text())["outage"] is not None
+
+
+def test_an_alert_due_at_restart_says_camera_lost_only_after_a_second_without_frames(tmp_path: Path) -> None:
+    # The episode's confirm_s passed while the service restarted: its alert comes before the camera's first
+    # frame. A camera still opening is not a lost one; one that sends nothing for CAMERA_SILENT_S is.
+    state = tmp_path / "state.json"
+    episode = {**EPISODE, **PLACE, "state": "suspected", "since_wall": 980.0}
+    state.write_text(json.dumps({"version": 1, "episodes": [episode], "outage": None}))
+    details = []
+    for first_idle in (0.2, 1.2):
+        detector = nobody_detector(state, [1000.0])
+        detector.resume(0.0)
+        (alert,) = detector.idle(first_idle)
+        details.append((alert.event, alert.detail))
+    assert details == [("fall_alert", None), ("fall_alert", "camera lost")]
 
 
 @needs_model
@@ -80,12 +98,14 @@ def test_the_state_file_holds_the_open_episode_and_empties_when_it_ends(tmp_path
     trace = load_trace(DEMO)
     for t, people in zip(trace.times, trace.keypoints, strict=True):
         detector.step(float(t), Skeletons(people.astype(np.float32), trace.aspect))
+        detector.save(float(t))
     (episode,) = json.loads(state.read_text())["episodes"]
     assert episode["state"] == "suspected" and episode["kind"] == "fall"
     assert episode["since_wall"] == pytest.approx(
         5000.0 - (trace.times[-1] - detector.open_episodes()[0].since), abs=1.1
     )
     detector.cancel(float(trace.times[-1]) + 0.1)
+    detector.save(float(trace.times[-1]) + 0.1)
     assert json.loads(state.read_text())["episodes"] == []
 
 
@@ -124,11 +144,13 @@ def test_an_outage_from_before_a_restart_ends_even_if_the_camera_was_slow_to_sta
     state, wall = tmp_path / "state.json", [1000.0]
     first = nobody_detector(state, wall)
     first.camera("source_lost", 12.0)
+    first.save(12.0)
     wall[0] += 30.0
     second = nobody_detector(state, wall)
     second.resume(0.0)
     assert second.idle(0.2) == []  # no frame yet: the camera is still opening
     restored = second.step(0.5, Skeletons.empty(4 / 3)).events
+    second.save(0.5)
     assert [e.event for e in restored] == ["source_restored"]
     assert json.loads(state.read_text())["outage"] is None
     assert [e.event for e in second.camera("source_lost", 60.0)] == ["source_lost"]  # a new outage: pushed

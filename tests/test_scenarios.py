@@ -320,3 +320,46 @@ def test_restart_after_the_alert_sounds_the_buzzer_again_without_a_second_alert(
     finally:
         after.stop()
     assert kinds(after.events) == []  # the alert is not raised (nor pushed) a second time
+
+
+@needs_model
+def test_a_crash_right_after_the_alert_is_handed_over_raises_it_again_under_its_id(tmp_path: Path) -> None:
+    from edge.alerts import AlertHub
+    from edge.alerts.alarm import LocalAlarm
+    from edge.alerts.gpio import SimulatedPins
+
+    class CrashError(Exception):
+        """The process dies here (a power cut, the kernel's OOM killer)."""
+
+    class RecordingHub(AlertHub):
+        """The room's hub on simulated pins that records what it was handed; dies after a fall_alert."""
+
+        def __init__(self, cfg: Config, dies: bool) -> None:
+            super().__init__(LocalAlarm(cfg.gpio, SimulatedPins()))
+            self.handed: list[Event] = []
+            self.dies = dies
+
+        def handle(self, event: Event, *args: object, **kwargs: object) -> None:
+            super().handle(event, *args, **kwargs)  # type: ignore[arg-type]
+            self.handed.append(event)
+            if self.dies and event.event == "fall_alert":
+                raise CrashError
+
+    clock, world = FakeClock(), {"plugged": True}
+    fall = demo()
+    before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
+    before.alerts = crashing = RecordingHub(before.cfg, dies=True)
+    before.start()
+    with pytest.raises(CrashError):
+        run_until(before, lambda: False)
+    alert = crashing.handed[-1]
+    clock.now += 5.0  # systemd restarts it
+    after = live_pipeline(held(part(fall, 3.5), 30.0), tmp_path, world, clock, "after")
+    after.alerts = restarted = RecordingHub(after.cfg, dies=False)
+    after.start()
+    try:
+        run_until(after, lambda: after.source.now() >= 5.0)  # type: ignore[union-attr]
+    finally:
+        after.stop()
+        before.stop()
+    assert [(e.event, e.id) for e in restarted.handed] == [("fall_alert", alert.id)]
