@@ -330,6 +330,19 @@ class EventsConfig(Section):
     recover_s: float = setting(
         3.0, 'Seconds "up" without a break before `recovered` (LED and buzzer off).', ge=0, unit="seconds"
     )
+    min_rise: float = setting(
+        0.3,
+        "A person standing up: the smallest rise of the trunk within slow_drop_within_s, during or just before "
+        'the "up", that shortens recovery to rise_recover_s (someone sitting up on the floor after a fall does '
+        "not rise so); 0 = off.",
+        ge=0,
+        le=2,
+        unit="body lengths",
+    )
+    rise_recover_s: float = setting(
+        1.0, 'Seconds "up" without a break before `recovered` for a person whose trunk rose >= min_rise.', ge=0,
+        unit="seconds",
+    )  # fmt: skip
     upright_max_deg: float = setting(
         35.0,
         '"Up" also needs the trunk seen upright: the line from mid-hip to mid-shoulder within this many degrees '

@@ -130,7 +130,7 @@ class FallDetector:
         """The fall rule's view of one seen track: probabilities, place, drops, trunk tilt, size."""
         ev = self.events.cfg
         since = self.events.motion_since(track.id)
-        drop, slow_drop, tipped_over = track.motion(
+        drop, slow_drop, tipped_over, rise = track.motion(
             t, ev.drop_within_s, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since
         )
         return Observation(
@@ -144,6 +144,7 @@ class FallDetector:
             track.first_seen,
             track.aspect,
             tipped_over,
+            rise,
         )
 
     def use_events(self, cfg: EventsConfig) -> None:

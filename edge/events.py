@@ -118,7 +118,10 @@ class Event:
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
 # found again); a bystander who was already in view never takes it over.
 #   up without a break for recover_s (down verdicts break it, and so does the place going unseen
-#   for more than UP_GAP_S; unsure verdicts do not)                                 -> recovered
+#   for more than UP_GAP_S; unsure verdicts do not), or for rise_recover_s when the trunk rose
+#   >= min_rise body lengths within slow_drop_within_s meanwhile (a person standing up from the
+#   floor, not one sitting up on it: Kingston's deliberate sit-downs and UR Fall's crouches stand
+#   for 1-2.5 s before going down again; no fall in the shared data rises so)      -> recovered
 #   otherwise, confirm_s after fall_suspected                                       -> fall_alert
 # Timers run on the caller's clock, also in steps without a frame (a lost camera: the alert still
 # comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a place still judged down
@@ -174,6 +177,7 @@ class Observation:
     first_seen: float = 0.0
     aspect: float = 1.0
     tipped_over: bool = False
+    rise: float = 0.0
 
 
 @dataclass(eq=False)
@@ -188,6 +192,7 @@ class Episode:
     track_id: int | None
     probs: dict[str, float] | None
     up_since: float | None = None
+    rose: bool = False  # the trunk rose >= min_rise during the current up streak
     seen_at: float | None = None  # the last frame the episode's place was seen
 
 
@@ -312,7 +317,7 @@ class FallEvents:
                 track.motion_at = t
             self._judge(place, t)
             if place.episode is not None:
-                events += self._progress(place, t, verdict)
+                events += self._progress(place, t, verdict, obs.rise)
             else:
                 events += self._fall_path(track, obs, t)
         events += self._lost_tracks(t, seen)
@@ -498,8 +503,9 @@ class FallEvents:
                 events.append(opened)
         return events
 
-    def _progress(self, place: Place, t: float, verdict: Verdict) -> list[Event]:
-        """One observed frame of an open episode: the up streak, and recovery after recover_s."""
+    def _progress(self, place: Place, t: float, verdict: Verdict, rise: float) -> list[Event]:
+        """One observed frame of an open episode: the up streak, and recovery after recover_s (or
+        rise_recover_s once the trunk rose min_rise during the streak)."""
         episode = place.episode
         assert episode is not None
         if episode.seen_at is not None and t - episode.seen_at > UP_GAP_S + TIME_EPS:
@@ -509,7 +515,12 @@ class FallEvents:
             episode.up_since = episode.up_since if episode.up_since is not None else t
         elif verdict == "down":
             episode.up_since = None
-        if episode.up_since is not None and t - episode.up_since >= self.cfg.recover_s - TIME_EPS:
+        if episode.up_since is None:
+            episode.rose = False
+        elif rise >= self.cfg.min_rise > 0:
+            episode.rose = True
+        needed = self.cfg.rise_recover_s if episode.rose else self.cfg.recover_s
+        if episode.up_since is not None and t - episode.up_since >= needed - TIME_EPS:
             event = self._event("recovered", t, episode)
             self._end(place, t)
             if place.down_since is not None:  # that down time was the episode's: a new long_lie_s from now

@@ -130,13 +130,15 @@ class Track:
         upright_deg: float,
         tipped_deg: float,
         since: float = -np.inf,
-    ) -> tuple[float, float, bool]:
-        """(drop within drop_within_s, drop within slow_within_s, tipped_over within slow_within_s), as
-        drop() and tipped_over() give them, from one read of the history and one median filter of the
-        heights (the fall rule asks for all three for every seen track on every frame)."""
+    ) -> tuple[float, float, bool, float]:
+        """(drop within drop_within_s, drop within slow_within_s, tipped_over within slow_within_s, rise
+        within slow_within_s), the drops and tipped_over as drop() and tipped_over() give them and the rise
+        as a drop upwards (a person getting up), from one read of the history (the fall rule asks for all
+        four for every seen track on every frame)."""
         times, ys, sizes, tilts = self._recent(now, memory_s, since)
         fast, slow = _drops(times, ys, sizes, (drop_within_s, slow_within_s))
-        return fast, slow, _tipped_over(times, tilts, slow_within_s, upright_deg, tipped_deg)
+        (rise,) = _drops(times, -ys, sizes, (slow_within_s,))
+        return fast, slow, _tipped_over(times, tilts, slow_within_s, upright_deg, tipped_deg), rise
 
     def _recent(self, now: float, memory_s: float, since: float) -> tuple[np.ndarray, ...]:
         """The history's columns (times, trunk heights, body sizes, tilts) from max(now - memory_s, since)."""

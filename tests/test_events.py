@@ -30,6 +30,7 @@ def run(
     track_id: int = 1,
     tilt: float | None = 0.0,
     slow_drop: float = 0.0,
+    rise: float = 0.0,
 ) -> list[tuple[str, float]]:
     """Play (seconds, probs) segments at FPS for one track; returns (event, video_time) pairs."""
     machine = FallEvents(cfg)
@@ -37,7 +38,7 @@ def run(
     frame = 0
     for seconds, probs in script:
         for _ in range(round(seconds * FPS)):
-            obs = Observation(track_id, probs, centre, drop, tilt, slow_drop, 0.5)
+            obs = Observation(track_id, probs, centre, drop, tilt, slow_drop, 0.5, rise=rise)
             out += [(e.event, round(e.video_time, 2)) for e in machine.step(frame / FPS, [obs])]
             frame += 1
     return out
@@ -64,6 +65,20 @@ def test_up_needs_an_upright_trunk(tilt: float | None, recovers: bool) -> None:
         assert events == [("fall_suspected", 0.2), ("recovered", 2.0)]
     else:
         assert events == [("fall_suspected", 0.2), ("fall_alert", 2.2)]
+
+
+@pytest.mark.parametrize(
+    ("rise", "min_rise", "recovered_at"), [(0.5, 0.3, 2.0), (0.3, 0.3, 2.0), (0.2, 0.3, 4.0), (0.5, 0.0, 4.0)]
+)
+def test_standing_up_with_the_trunk_risen_recovers_after_rise_recover_s(
+    rise: float, min_rise: float, recovered_at: float
+) -> None:
+    # Up from 1.0 s. With the trunk risen >= min_rise meanwhile (a person standing up from the floor),
+    # rise_recover_s (1 s) of up recovers; seen upright without that rise (sitting up on the floor after a
+    # fall), it takes recover_s (3 s). min_rise 0 turns the quick way off.
+    cfg = CFG.replace(confirm_s=5.0, recover_s=3.0, rise_recover_s=1.0, min_rise=min_rise)
+    events = run([(0.3, FALLING), (0.7, LYING), (4.0, STANDING)], cfg, rise=rise)
+    assert events == [("fall_suspected", 0.2), ("recovered", recovered_at)]
 
 
 def test_getting_up_after_the_alert_recovers() -> None:

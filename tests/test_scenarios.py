@@ -196,6 +196,20 @@ def test_fall_get_up_and_fall_again_20_s_later_alerts_twice(tmp_path: Path) -> N
 
 
 @needs_model
+def test_standing_up_from_the_floor_recovers_after_rise_recover_s(tmp_path: Path) -> None:
+    # The demo fall reversed is a getting up: the trunk rises a body length, so 1 s of "up" recovers
+    # (rise_recover_s), 2 s sooner than for a person only seen upright (min_rise 0: recover_s, 3 s).
+    fall = demo()
+    scenario = joined(held(fall, 12.0), reversed_(fall), held(part(fall, 0.0, 0.4), 5.0, tail_s=0.4))
+    recovered = {}
+    for name, overrides in (("rose", ()), ("upright", ("events.min_rise=0",))):
+        pipeline = run_trace(scenario, tmp_path, *overrides)
+        assert kinds(pipeline.events) == ["fall_suspected", "fall_alert", "recovered"], name
+        recovered[name] = first(pipeline, "recovered").video_time  # type: ignore[union-attr]
+    assert recovered["upright"] - recovered["rose"] == pytest.approx(3.0 - 1.0, abs=0.15)
+
+
+@needs_model
 def test_camera_lost_half_a_second_after_fall_suspected_still_alerts_at_confirm_s(tmp_path: Path) -> None:
     clock, world = FakeClock(), {"plugged": True}
     pipeline = live_pipeline(held(demo(), 30.0), tmp_path, world, clock)
