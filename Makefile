@@ -46,8 +46,8 @@ demo: $(CPU_STAMP)
 	$(BIN)/fallwatch demo $(if $(WEB),--web $(WEB))
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check edge tests bench
-	$(BIN)/ruff format --check edge tests bench
+	$(BIN)/ruff check edge tests bench setup.py
+	$(BIN)/ruff format --check edge tests bench setup.py
 
 test: $(DEV_STAMP) lint
 	$(BIN)/python -m pytest -q

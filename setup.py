@@ -1,5 +1,7 @@
 """FallWatch: fall detection on a Jetson (or any Linux PC) with pose, a small GRU and local alarms."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 CPU = [
@@ -38,7 +40,7 @@ setup(
     name="fallwatch",
     version="0.1.0",
     description="Fall detection for rooms where people live alone: pose, GRU, GPIO alarm, push alerts.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
