@@ -14,8 +14,8 @@ With `state_path`, `save()` writes the open episodes and the current camera outa
 after every change (JSON, wall-clock times) and `resume()` takes them up again after a restart: an
 episode keeps its timers, and an outage already pushed is not pushed again. The caller saves after it
 has handed the events on (logged, queued for push): a crash in between then raises an alert again
-after the restart, under the same id (the outbox and the escalation take it once), instead of losing it. The pipeline, replay, evaluation
-and benchmarks all feed keypoints through this one object.
+after the restart, under the same id (the outbox and the escalation take it once), instead of losing
+it. The pipeline, replay, evaluation and benchmarks all feed keypoints through this one object.
 """
 
 from __future__ import annotations
@@ -238,6 +238,7 @@ class FallDetector:
             logger.warning("resumed %d open episode(s)%s from %s", len(opened), lost, self.state_path)
 
     def _note(self, events: list[Event]) -> None:
+        """Remember that the state file must be rewritten when one of `events` changed what it holds."""
         self._changed |= any(e.event in STATEFUL for e in events)
 
     def save(self, now: float) -> None:
