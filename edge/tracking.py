@@ -103,7 +103,7 @@ class Track:
         (the end of the track's last fall episode) do not count.
         """
         times, ys, sizes, _ = self._recent(now, memory_s, since)
-        return _drops(times, ys, sizes, (within_s,))[0]
+        return _moves(times, ys, sizes, (within_s,))[0][0]
 
     def tipped_over(
         self,
@@ -136,8 +136,7 @@ class Track:
         as a drop upwards (a person getting up), from one read of the history (the fall rule asks for all
         four for every seen track on every frame)."""
         times, ys, sizes, tilts = self._recent(now, memory_s, since)
-        fast, slow = _drops(times, ys, sizes, (drop_within_s, slow_within_s))
-        (rise,) = _drops(times, -ys, sizes, (slow_within_s,))
+        (fast, slow), (_, rise) = _moves(times, ys, sizes, (drop_within_s, slow_within_s))
         return fast, slow, _tipped_over(times, tilts, slow_within_s, upright_deg, tipped_deg), rise
 
     def _recent(self, now: float, memory_s: float, since: float) -> tuple[np.ndarray, ...]:
@@ -171,16 +170,24 @@ def _within(times: np.ndarray, within_s: float) -> np.ndarray:
     return (times[None, :] > times[:, None]) & (times[None, :] - times[:, None] <= within_s + 1e-9)
 
 
-def _drops(times: np.ndarray, ys: np.ndarray, sizes: np.ndarray, within: tuple[float, ...]) -> list[float]:
-    """Track.drop() for each of the `within` spans (s), over the history columns given."""
+def _moves(
+    times: np.ndarray, ys: np.ndarray, sizes: np.ndarray, within: tuple[float, ...]
+) -> tuple[list[float], list[float]]:
+    """Track.drop() for each of the `within` spans (s), and the largest rise of the trunk within each (a
+    person getting up), over the history columns given."""
     if len(times) < 3:
-        return [0.0] * len(within)
+        return [0.0] * len(within), [0.0] * len(within)
     size = float(sizes.max())
     if size <= 1e-3:
-        return [0.0] * len(within)
+        return [0.0] * len(within), [0.0] * len(within)
     ys = _median3(ys)
-    rises = ys[None, :] - ys[:, None]
-    return [max(0.0, float(np.where(_within(times, s), rises, 0.0).max()) / size) for s in within]
+    lowered = ys[None, :] - ys[:, None]  # > 0: the trunk is lower in the later frame (image y grows down)
+    drops, rises = [], []
+    for span in within:
+        moved = np.where(_within(times, span), lowered, 0.0)
+        drops.append(max(0.0, float(moved.max()) / size))
+        rises.append(max(0.0, float(-moved.min()) / size))
+    return drops, rises
 
 
 def _tipped_over(times: np.ndarray, tilts: np.ndarray, within_s: float, upright_deg: float, tipped_deg: float) -> bool:
