@@ -332,16 +332,16 @@ class EventsConfig(Section):
     )
     min_rise: float = setting(
         0.3,
-        "A person standing up: the smallest rise of the trunk within slow_drop_within_s, during or just before "
-        'the "up", that shortens recovery to rise_recover_s (someone sitting up on the floor after a fall does '
-        "not rise so); 0 = off.",
+        "A person standing up: how far the trunk must be above its lowest point since the episode began "
+        "(within motion_memory_s) for recovery to take rise_recover_s (someone sitting up on the floor after a "
+        "fall is not so far up); 0 = off.",
         ge=0,
         le=2,
         unit="body lengths",
     )
     rise_recover_s: float = setting(
-        1.0, 'Seconds "up" without a break before `recovered` for a person whose trunk rose >= min_rise.', ge=0,
-        unit="seconds",
+        1.0, 'Seconds "up" without a break before `recovered` for a person whose trunk is risen >= min_rise; at '
+        "most recover_s.", ge=0, unit="seconds",
     )  # fmt: skip
     upright_max_deg: float = setting(
         35.0,
@@ -395,6 +395,8 @@ class EventsConfig(Section):
     def _check(self) -> EventsConfig:
         check(self.up_threshold <= self.down_threshold, "up_threshold", self.up_threshold,
               "must be <= events.down_threshold (the gap between them is the hysteresis)")  # fmt: skip
+        check(self.rise_recover_s <= self.recover_s, "rise_recover_s", self.rise_recover_s,
+              "must be <= events.recover_s (a person who stood up recovers no later than one seen upright)")  # fmt: skip
         check(self.motion_memory_s >= max(self.drop_within_s, self.slow_drop_within_s), "motion_memory_s",
               self.motion_memory_s, "must be >= events.drop_within_s and events.slow_drop_within_s")  # fmt: skip
         check(self.tipped_deg > self.upright_max_deg or self.upright_max_deg == 180, "tipped_deg", self.tipped_deg,

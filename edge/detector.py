@@ -6,16 +6,19 @@
     detector.idle(video_time)                            # a live camera that delivers no frame: timers go on
     detector.camera("source_lost", video_time)           # outages: one source_lost per outage, across restarts
     detector.cancel(video_time)                          # the cancel button
-    detector.save(video_time)                            # after the events were handed on (state_path)
+    detector.stage(events, video_time)                   # before handing events on (state_path) ...
+    detector.save(video_time)                            # ... and after
     detector.open_episodes()                             # what is still open (summaries)
     detector.use_events(new_events_cfg)                  # from another thread: from the next frame on
 
-With `state_path`, `save()` writes the open episodes and the current camera outage there atomically
-after every change (JSON, wall-clock times) and `resume()` takes them up again after a restart: an
-episode keeps its timers, and an outage already pushed is not pushed again. The caller saves after it
-has handed the events on (logged, queued for push): a crash in between then raises an alert again
-after the restart, under the same id (the outbox and the escalation take it once), instead of losing
-it. The pipeline, replay, evaluation and benchmarks all feed keypoints through this one object.
+With `state_path`, the open episodes and the current camera outage are written there atomically after
+every change (JSON, wall-clock times) and `resume()` takes them up again after a restart: an episode
+keeps its timers, and an outage already pushed is not pushed again. The file is written ahead: the
+caller calls `stage(events)` before it hands the events on (events log, alarm, push) and `save()`
+after, and a restart hands on again what was staged but not saved (`take_pending()`), under the same
+ids (an episode's event ids come from the episode; the outbox and the escalation take an id once). A
+crash during the hand-off repeats an event, never loses one. The pipeline, replay, evaluation and
+benchmarks all feed keypoints through this one object.
 """
 
 from __future__ import annotations
@@ -93,7 +96,9 @@ class FallDetector:
         self._last_frame: float | None = None
         self._started: float | None = None  # the first resume() or idle(): no frame yet is not yet a lost camera
         self._saved_at = -np.inf
+        self._retry_at = -np.inf  # after a failed write: the next try
         self._changed = False  # an event changed what the state file holds since the last save()
+        self._pending: list[Event] = []  # staged before a restart and never saved as handed on
         self.windows_classified = 0
 
     # -- per frame ----------------------------------------------------------------------------------
@@ -129,10 +134,11 @@ class FallDetector:
     def _observe(self, track: Track, probs: np.ndarray | None, t: float) -> Observation:
         """The fall rule's view of one seen track: probabilities, place, drops, trunk tilt, size."""
         ev = self.events.cfg
-        since = self.events.motion_since(track.id)
+        since, rise_since = self.events.motion_since(track.id), self.events.episode_since(track.id)
         drop, slow_drop, tipped_over, rise = track.motion(
-            t, ev.drop_within_s, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since
-        )
+            t, ev.drop_within_s, ev.slow_drop_within_s, ev.motion_memory_s, ev.upright_max_deg, ev.tipped_deg, since,
+            rise_since,
+        )  # fmt: skip
         return Observation(
             track.id,
             probs,
@@ -168,7 +174,7 @@ class FallDetector:
         if self._started is None:
             self._started = video_time
         last = self._last_frame if self._last_frame is not None else self._started
-        silent = video_time - last >= CAMERA_SILENT_S
+        silent = self._outage is not None or video_time - last >= CAMERA_SILENT_S
         self.events.camera_lost = silent
         events = self.events.idle(video_time)
         self._note(events)
@@ -228,33 +234,62 @@ class FallDetector:
             if outage is not None and not (isinstance(outage, dict) and {"id", "since_wall"} <= set(outage)):
                 raise ValueError(f"outage {outage!r}: expected {{'id', 'since_wall'}}")
             self._outage = outage
-        except (OSError, ValueError, AttributeError) as exc:
+            pending = data.get("pending", [])
+            if not isinstance(pending, list):
+                raise ValueError(f"pending {pending!r}: expected a list")
+            self._pending = [Event.from_json(json.dumps(item)) for item in pending]
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             logger.error("%s: cannot resume from the state file (%s); starting afresh", self.state_path, exc)
             self.events.places = [p for p in self.events.places if p.episode is None]
             return
         opened = self.events.open_episodes()
-        if opened or self._outage:
+        if opened or self._outage or self._pending:
             lost = " and a camera outage" if self._outage else ""
-            logger.warning("resumed %d open episode(s)%s from %s", len(opened), lost, self.state_path)
+            again = f"; {len(self._pending)} event(s) to hand on again" if self._pending else ""
+            logger.warning("resumed %d open episode(s)%s from %s%s", len(opened), lost, self.state_path, again)
+
+    def take_pending(self) -> list[Event]:
+        """The events staged before a restart and not saved as handed on (a crash during the hand-off):
+        the caller hands them on again, then saves. Empty after the first call."""
+        pending, self._pending = self._pending, []
+        self._changed |= bool(pending)
+        return pending
 
     def _note(self, events: list[Event]) -> None:
         """Remember that the state file must be rewritten when one of `events` changed what it holds."""
         self._changed |= any(e.event in STATEFUL for e in events)
 
+    def stage(self, events: list[Event], now: float) -> None:
+        """Before `events` are handed on: write the state with those that change it as pending, so that a
+        crash during the hand-off hands them on again after the restart."""
+        pending = [e for e in events if e.event in STATEFUL]
+        if self.state_path and pending:
+            self._write(now, pending)
+
     def save(self, now: float) -> None:
-        """Rewrite the state file when an event since the last save changed what it holds, and every
-        RESAVE_S while an episode is open. Call it once the events are handed on (see above)."""
-        if not self.state_path:
+        """After the events were handed on: rewrite the state file (nothing pending) when an event since
+        the last save changed what it holds, and every RESAVE_S while an episode is open. A failed write
+        is tried again RESAVE_S later."""
+        if not self.state_path or now < self._retry_at:
             return
         if not self._changed and not (self.events.open_episodes() and now - self._saved_at >= RESAVE_S):
             return
-        self._saved_at, self._changed = now, False
+        if self._write(now, []):
+            self._saved_at, self._changed = now, False
+        else:
+            self._retry_at = now + RESAVE_S  # a full disk: again in a second, not every frame
+
+    def _write(self, now: float, pending: list[Event]) -> bool:
+        """Write the state file atomically with `pending`; False (logged, naming the file) when it fails."""
         data = self.events.snapshot(now, self._wall())
         data["outage"] = self._outage
+        data["pending"] = [json.loads(e.to_json()) for e in pending]
         try:
             write_atomic(self.state_path, (json.dumps(data, indent=1) + "\n").encode())
         except OSError as exc:  # the alert itself must still go out
             logger.error("%s: cannot write the state file: %s", self.state_path, exc.strerror or exc)
+            return False
+        return True
 
 
 __all__ = ["DETECTOR_STAGES", "DetectorStep", "FallDetector"]

@@ -118,10 +118,11 @@ class Event:
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
 # found again); a bystander who was already in view never takes it over.
 #   up without a break for recover_s (down verdicts break it, and so does the place going unseen
-#   for more than UP_GAP_S; unsure verdicts do not), or for rise_recover_s when the trunk rose
-#   >= min_rise body lengths within slow_drop_within_s meanwhile (a person standing up from the
-#   floor, not one sitting up on it: Kingston's deliberate sit-downs and UR Fall's crouches stand
-#   for 1-2.5 s before going down again; no fall in the shared data rises so)      -> recovered
+#   for more than UP_GAP_S; unsure verdicts do not), or for rise_recover_s while the trunk is
+#   >= min_rise body lengths above its lowest point since the episode began (within
+#   motion_memory_s): a person who stood up from the floor, not one sitting up on it or pushing up
+#   and sinking back. Kingston's deliberate sit-downs and UR Fall's crouches stand for 1-2.5 s
+#   before going down again                                                         -> recovered
 #   otherwise, confirm_s after fall_suspected                                       -> fall_alert
 # Timers run on the caller's clock, also in steps without a frame (a lost camera: the alert still
 # comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a place still judged down
@@ -192,7 +193,6 @@ class Episode:
     track_id: int | None
     probs: dict[str, float] | None
     up_since: float | None = None
-    rose: bool = False  # the trunk rose >= min_rise during the current up streak
     seen_at: float | None = None  # the last frame the episode's place was seen
 
 
@@ -292,6 +292,12 @@ class FallEvents:
         """Drops of this track before this time do not count (its last episode ended then)."""
         track = self._tracks.get(track_id)
         return track.motion_since if track is not None else -np.inf
+
+    def episode_since(self, track_id: int) -> float:
+        """When the open episode at this track's place began (inf when none): its rise counts from then."""
+        track = self._tracks.get(track_id)
+        episode = track.place.episode if track is not None else None
+        return episode.since if episode is not None else np.inf
 
     def open_episodes(self) -> list[OpenEpisode]:
         """Every open episode, oldest first."""
@@ -505,7 +511,7 @@ class FallEvents:
 
     def _progress(self, place: Place, t: float, verdict: Verdict, rise: float) -> list[Event]:
         """One observed frame of an open episode: the up streak, and recovery after recover_s (or
-        rise_recover_s once the trunk rose min_rise during the streak)."""
+        rise_recover_s while the trunk is risen min_rise above its lowest since the episode began)."""
         episode = place.episode
         assert episode is not None
         if episode.seen_at is not None and t - episode.seen_at > UP_GAP_S + TIME_EPS:
@@ -515,11 +521,8 @@ class FallEvents:
             episode.up_since = episode.up_since if episode.up_since is not None else t
         elif verdict == "down":
             episode.up_since = None
-        if episode.up_since is None:
-            episode.rose = False
-        elif rise >= self.cfg.min_rise > 0:
-            episode.rose = True
-        needed = self.cfg.rise_recover_s if episode.rose else self.cfg.recover_s
+        risen = rise >= self.cfg.min_rise > 0  # standing up now, not sitting up on the floor
+        needed = self.cfg.rise_recover_s if risen else self.cfg.recover_s
         if episode.up_since is not None and t - episode.up_since >= needed - TIME_EPS:
             event = self._event("recovered", t, episode)
             self._end(place, t)

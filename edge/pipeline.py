@@ -249,10 +249,17 @@ class Pipeline:
             self.alerts = hub
 
     def _resume_alarms(self) -> None:
-        """Episodes resumed from the state file sound in the room again (LED, buzzer, voice)."""
-        if self.alerts is not None and self.detector is not None:
+        """Episodes resumed from the state file sound in the room again (LED, buzzer, voice); events a
+        crash interrupted the hand-off of are handed on again (the same ids: pushed once)."""
+        if self.detector is None:
+            return
+        if self.alerts is not None:
             for episode in self.detector.open_episodes():
                 self.alerts.resume(episode.track_id, episode.state)
+        pending = self.detector.take_pending()
+        if pending:
+            self._emit(pending)
+            self.detector.save(self._source_now())
 
     def _open_source(self) -> None:
         if self.source is None:
@@ -360,7 +367,7 @@ class Pipeline:
                 if self.alerts is not None and self.alerts.cancel_requested():  # the button needs no camera
                     self._emit(self.detector.cancel(now))
                 self._emit(self.detector.idle(now))
-            self.detector.save(now)  # after the hand-off: a crash before it repeats an alert, never loses one
+            self.detector.save(now)  # after the hand-off (see _emit)
             return not self.source.finished
         self._last_time = frame.video_time
         self.process(frame)
@@ -417,7 +424,11 @@ class Pipeline:
         self.live = Live(frame.image, frame.video_time, people, self.detector.states(), fps, lost, skeletons)
 
     def _emit(self, events: list[Event], frame: Frame | None = None, tracks: list[Track] | None = None) -> None:
-        """Log each event (durably), then hand it to the alerts with the person's skeleton."""
+        """Log each event (durably), then hand it to the alerts with the person's skeleton. The detector's
+        state file is written ahead (stage() here, save() at the end of the step): a crash in between
+        hands the events on again after the restart instead of losing them."""
+        if events and self.detector is not None:
+            self.detector.stage(events, self._source_now())
         people = {track.id: track for track in tracks or []}
         for event in events:
             logger.info("%s at %.2f s (track %s)", event.event, event.video_time, event.track_id)

@@ -103,7 +103,7 @@ class Track:
         (the end of the track's last fall episode) do not count.
         """
         times, ys, sizes, _ = self._recent(now, memory_s, since)
-        return _moves(times, ys, sizes, (within_s,))[0][0]
+        return _moves(times, ys, sizes, (within_s,), np.inf)[0][0]
 
     def tipped_over(
         self,
@@ -130,13 +130,16 @@ class Track:
         upright_deg: float,
         tipped_deg: float,
         since: float = -np.inf,
+        rise_since: float = np.inf,
     ) -> tuple[float, float, bool, float]:
-        """(drop within drop_within_s, drop within slow_within_s, tipped_over within slow_within_s, rise
-        within slow_within_s), the drops and tipped_over as drop() and tipped_over() give them and the rise
-        as a drop upwards (a person getting up), from one read of the history (the fall rule asks for all
-        four for every seen track on every frame)."""
+        """(drop within drop_within_s, drop within slow_within_s, tipped_over within slow_within_s, rise),
+        the drops and tipped_over as drop() and tipped_over() give them, from one read of the history (the
+        fall rule asks for all four for every seen track on every frame). rise: how far the trunk is now
+        above its lowest point since `rise_since` (the start of the person's open episode) within
+        `memory_s`, in body lengths: a person getting up. A rise before the episode, or one that sank
+        back, does not count; 0 without an episode (rise_since inf)."""
         times, ys, sizes, tilts = self._recent(now, memory_s, since)
-        (fast, slow), (_, rise) = _moves(times, ys, sizes, (drop_within_s, slow_within_s))
+        (fast, slow), rise = _moves(times, ys, sizes, (drop_within_s, slow_within_s), rise_since)
         return fast, slow, _tipped_over(times, tilts, slow_within_s, upright_deg, tipped_deg), rise
 
     def _recent(self, now: float, memory_s: float, since: float) -> tuple[np.ndarray, ...]:
@@ -171,23 +174,21 @@ def _within(times: np.ndarray, within_s: float) -> np.ndarray:
 
 
 def _moves(
-    times: np.ndarray, ys: np.ndarray, sizes: np.ndarray, within: tuple[float, ...]
-) -> tuple[list[float], list[float]]:
-    """Track.drop() for each of the `within` spans (s), and the largest rise of the trunk within each (a
-    person getting up), over the history columns given."""
+    times: np.ndarray, ys: np.ndarray, sizes: np.ndarray, within: tuple[float, ...], rise_since: float
+) -> tuple[list[float], float]:
+    """Track.drop() for each of the `within` spans (s), and Track.motion()'s rise since `rise_since`, over
+    the history columns given."""
     if len(times) < 3:
-        return [0.0] * len(within), [0.0] * len(within)
+        return [0.0] * len(within), 0.0
     size = float(sizes.max())
     if size <= 1e-3:
-        return [0.0] * len(within), [0.0] * len(within)
+        return [0.0] * len(within), 0.0
     ys = _median3(ys)
     lowered = ys[None, :] - ys[:, None]  # > 0: the trunk is lower in the later frame (image y grows down)
-    drops, rises = [], []
-    for span in within:
-        moved = np.where(_within(times, span), lowered, 0.0)
-        drops.append(max(0.0, float(moved.max()) / size))
-        rises.append(max(0.0, float(-moved.min()) / size))
-    return drops, rises
+    drops = [max(0.0, float(np.where(_within(times, span), lowered, 0.0).max()) / size) for span in within]
+    since = ys[times >= rise_since]
+    rise = max(0.0, float(since.max() - ys[-1]) / size) if len(since) else 0.0
+    return drops, rise
 
 
 def _tipped_over(times: np.ndarray, tilts: np.ndarray, within_s: float, upright_deg: float, tipped_deg: float) -> bool:

@@ -56,6 +56,8 @@ PLACE = {"centre": [0.5, 0.5], "size": 0.4, "aspect": 1.0}
         '{"version": 1, "episodes": null}',  # not a list: a TypeError out of resume() stopped the start
         json.dumps({"version": 1, "episodes": [{**EPISODE, **PLACE, "probs": [0.9, 0.1]}]}),  # crashed the alert
         json.dumps({"version": 1, "episodes": [{**EPISODE, **PLACE, "track_id": [1]}]}),  # unhashable id
+        '{"version": 1, "episodes": [], "pending": [{"event": "fall_alert"}]}',  # an event without its keys
+        '{"version": 1, "episodes": [], "pending": {}}',
     ],
 )
 def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
@@ -86,6 +88,40 @@ def test_an_alert_due_at_restart_says_camera_lost_only_after_a_second_without_fr
         (alert,) = detector.idle(first_idle)
         details.append((alert.event, alert.detail))
     assert details == [("fall_alert", None), ("fall_alert", "camera lost")]
+
+
+def test_an_alert_due_at_restart_during_a_known_outage_says_camera_lost_at_once(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    episode = {**EPISODE, **PLACE, "state": "suspected", "since_wall": 980.0}
+    outage = {"id": "o1", "since_wall": 970.0}
+    state.write_text(json.dumps({"version": 1, "episodes": [episode], "outage": outage}))
+    detector = nobody_detector(state, [1000.0])
+    detector.resume(0.0)
+    (alert,) = detector.idle(0.2)
+    assert (alert.event, alert.detail) == ("fall_alert", "camera lost")
+
+
+def test_a_state_file_that_could_not_be_written_is_written_a_second_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edge.detector
+
+    state, failures = tmp_path / "state.json", [OSError(28, "No space left on device")]
+    real_write = edge.detector.write_atomic
+
+    def write_atomic(path: str, data: bytes) -> None:
+        if failures:
+            raise failures.pop()
+        real_write(path, data)
+
+    monkeypatch.setattr(edge.detector, "write_atomic", write_atomic)
+    detector = nobody_detector(state, [1000.0])
+    detector.camera("source_lost", 1.0)
+    detector.save(1.0)  # the disk is full
+    detector.save(1.5)
+    assert not state.exists()  # not every frame
+    detector.save(2.1)
+    assert json.loads(state.read_text())["outage"] is not None
 
 
 @needs_model

@@ -81,6 +81,19 @@ def test_standing_up_with_the_trunk_risen_recovers_after_rise_recover_s(
     assert events == [("fall_suspected", 0.2), ("recovered", recovered_at)]
 
 
+def test_a_rise_that_sinks_back_takes_recover_s() -> None:
+    # The trunk is risen for the first half second of "up" only (a push up that sinks back to sitting
+    # upright on the floor): recover_s, not rise_recover_s.
+    cfg = CFG.replace(confirm_s=5.0, recover_s=3.0, rise_recover_s=1.0)
+    machine = FallEvents(cfg)
+    script = [(FALLING, 0.0)] * 3 + [(LYING, 0.0)] * 7 + [(STANDING, 0.5)] * 5 + [(STANDING, 0.0)] * 35
+    events = []
+    for frame, (probs, rise) in enumerate(script):
+        obs = Observation(1, probs, (0.5, 0.5), 0.5, 0.0, 0.0, 0.5, rise=rise)
+        events += [(e.event, round(e.video_time, 2)) for e in machine.step(frame / FPS, [obs])]
+    assert events == [("fall_suspected", 0.2), ("recovered", 4.0)]
+
+
 def test_getting_up_after_the_alert_recovers() -> None:
     assert run([(0.3, FALLING), (3.0, LYING), (2.0, STANDING)]) == [
         ("fall_suspected", 0.2),

@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edge.alerts import AlertHub
+from edge.alerts.alarm import LocalAlarm
+from edge.alerts.gpio import SimulatedPins
 from edge.classifier import create_classifier
 from edge.config import Config, PoseConfig
 from edge.detector import FallDetector
@@ -316,10 +319,6 @@ def test_restart_during_a_camera_outage_pushes_camera_lost_once(tmp_path: Path) 
 
 @needs_model
 def test_restart_after_the_alert_sounds_the_buzzer_again_without_a_second_alert(tmp_path: Path) -> None:
-    from edge.alerts import AlertHub
-    from edge.alerts.alarm import LocalAlarm
-    from edge.alerts.gpio import SimulatedPins
-
     clock, world = FakeClock(), {"plugged": True}
     fall = demo()
     before = dies_after_suspected(held(fall, 30.0), tmp_path, world, clock, CONFIRM_S + 1.0)  # buzzer stops too
@@ -336,44 +335,56 @@ def test_restart_after_the_alert_sounds_the_buzzer_again_without_a_second_alert(
     assert kinds(after.events) == []  # the alert is not raised (nor pushed) a second time
 
 
-@needs_model
-def test_a_crash_right_after_the_alert_is_handed_over_raises_it_again_under_its_id(tmp_path: Path) -> None:
-    from edge.alerts import AlertHub
-    from edge.alerts.alarm import LocalAlarm
-    from edge.alerts.gpio import SimulatedPins
+class CrashError(Exception):
+    """The process dies here (a power cut, the kernel's OOM killer)."""
 
-    class CrashError(Exception):
-        """The process dies here (a power cut, the kernel's OOM killer)."""
+
+def recording_hub(cfg: Config, dies_after: str | None) -> AlertHub:
+    """The room's hub on simulated pins; records what it was handed (`.handed`) and, once it has taken
+    an event of kind `dies_after` (its alarm set, its push queued), the process dies."""
 
     class RecordingHub(AlertHub):
-        """The room's hub on simulated pins that records what it was handed; dies after a fall_alert."""
-
-        def __init__(self, cfg: Config, dies: bool) -> None:
-            super().__init__(LocalAlarm(cfg.gpio, SimulatedPins()))
-            self.handed: list[Event] = []
-            self.dies = dies
+        handed: list[Event]
 
         def handle(self, event: Event, *args: object, **kwargs: object) -> None:
             super().handle(event, *args, **kwargs)  # type: ignore[arg-type]
             self.handed.append(event)
-            if self.dies and event.event == "fall_alert":
+            if event.event == dies_after:
                 raise CrashError
 
+    hub = RecordingHub(LocalAlarm(cfg.gpio, SimulatedPins()))
+    hub.handed = []
+    return hub
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("dies_after", "after_restart"),
+    [("fall_suspected", ["fall_suspected", "fall_alert"]), ("fall_alert", ["fall_alert"])],
+)
+def test_a_crash_during_the_hand_off_hands_the_event_on_again_under_its_id(
+    tmp_path: Path, dies_after: str, after_restart: list[str]
+) -> None:
+    # The state file is written ahead of the hand-off (events log, alarm, push) and after it: the restart
+    # hands on again what the crash interrupted, under the same id (the outbox takes it once), and the
+    # episode goes on: a suspected fall still alerts at confirm_s.
     clock, world = FakeClock(), {"plugged": True}
     fall = demo()
     before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
-    before.alerts = crashing = RecordingHub(before.cfg, dies=True)
+    before.alerts = crashing = recording_hub(before.cfg, dies_after)
     before.start()
     with pytest.raises(CrashError):
         run_until(before, lambda: False)
-    alert = crashing.handed[-1]
+    interrupted = crashing.handed[-1]  # type: ignore[attr-defined]
     clock.now += 5.0  # systemd restarts it
     after = live_pipeline(held(part(fall, 3.5), 30.0), tmp_path, world, clock, "after")
-    after.alerts = restarted = RecordingHub(after.cfg, dies=False)
+    after.alerts = restarted = recording_hub(after.cfg, None)
     after.start()
     try:
-        run_until(after, lambda: after.source.now() >= 5.0)  # type: ignore[union-attr]
+        run_until(after, lambda: after.source.now() >= CONFIRM_S + 5.0)  # type: ignore[union-attr]
     finally:
         after.stop()
         before.stop()
-    assert [(e.event, e.id) for e in restarted.handed] == [("fall_alert", alert.id)]
+    handed = restarted.handed  # type: ignore[attr-defined]
+    assert [e.event for e in handed] == after_restart
+    assert (handed[0].event, handed[0].id) == (interrupted.event, interrupted.id)

@@ -99,17 +99,24 @@ def test_drop_is_fast_descent_in_body_lengths() -> None:
     assert fast.tracks[0].drop(now, within_s=0.8, memory_s=1.0) == pytest.approx(0.0, abs=1e-6)
 
 
-def test_motion_measures_the_rise_of_a_person_getting_up_as_the_drop_of_one_falling() -> None:
-    falls, rises = tracker(), tracker()
+def test_motion_measures_a_person_getting_up_since_their_episode_began() -> None:
+    falls, rises, bobs = tracker(), tracker(), tracker()
     for i in range(46):  # 3 s at 15 fps
         t = i / FPS
         moved = 0.3 * np.clip((t - 1.0) / 1.0, 0, 1)  # 0.3 image heights (half a body length) in 1 s
         falls.step(frame(person(0.5, 0.4 + moved)), t)
         rises.step(frame(person(0.5, 0.7 - moved)), t)
-    now = 45 / FPS
-    drop, slow_drop, _, rise = rises.tracks[0].motion(now, 0.8, 3.0, 3.0, 35.0, 60.0)
+        bobs.step(frame(person(0.5, 0.7 - moved + 0.3 * np.clip(t - 2.0, 0, 1))), t)  # up, then back down
+
+    def motion(track: int, rise_since: float, who: Tracker = rises) -> tuple:
+        return who.tracks[track].motion(45 / FPS, 0.8, 3.0, 3.0, 35.0, 60.0, -np.inf, rise_since)
+
+    drop, slow_drop, _, rise = motion(0, 0.0)
     assert (drop, slow_drop) == (0.0, 0.0) and rise == pytest.approx(0.5, abs=0.01)
-    drop, slow_drop, _, rise = falls.tracks[0].motion(now, 0.8, 3.0, 3.0, 35.0, 60.0)
+    assert motion(0, 1.5)[3] == pytest.approx(0.25, abs=0.02)  # only the part since the episode began
+    assert motion(0, np.inf)[3] == 0.0  # no episode
+    assert motion(0, 0.0, bobs)[3] == pytest.approx(0.0, abs=0.01)  # pushed up and sank back
+    _, slow_drop, _, rise = motion(0, 0.0, falls)
     assert slow_drop == pytest.approx(0.5, abs=0.01) and rise == 0.0
 
 
