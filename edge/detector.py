@@ -238,9 +238,13 @@ class FallDetector:
             if not isinstance(pending, list):
                 raise ValueError(f"pending {pending!r}: expected a list")
             self._pending = [Event.from_json(json.dumps(item)) for item in pending]
+            for event in self._pending:
+                if event.event not in STATEFUL or not isinstance(event.video_time, (int, float)):
+                    raise ValueError(f"pending event {event.event!r} at {event.video_time!r}")
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             logger.error("%s: cannot resume from the state file (%s); starting afresh", self.state_path, exc)
             self.events.places = [p for p in self.events.places if p.episode is None]
+            self._outage, self._pending = None, []
             return
         opened = self.events.open_episodes()
         if opened or self._outage or self._pending:

@@ -45,8 +45,23 @@ def check_folder(path: str | Path, key: str) -> None:
 
 
 def write_atomic(path: str | Path, data: bytes, mode: int | None = None) -> Path:
-    """Write bytes to `path` atomically (see write_via; `mode` as there)."""
-    return write_via(path, lambda tmp: tmp.write_bytes(data), mode)
+    """Write bytes to `path` atomically and durably (see write_via; `mode` as there): the data reaches the
+    disk before the rename, and the rename before this returns, so a power cut leaves the old file or
+    the new one, never an empty one."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+
+    written = write_via(path, write, mode)
+    folder = os.open(written.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return written
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> Path:

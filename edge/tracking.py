@@ -187,7 +187,8 @@ def _moves(
     lowered = ys[None, :] - ys[:, None]  # > 0: the trunk is lower in the later frame (image y grows down)
     drops = [max(0.0, float(np.where(_within(times, span), lowered, 0.0).max()) / size) for span in within]
     since = ys[times >= rise_since]
-    rise = max(0.0, float(since.max() - ys[-1]) / size) if len(since) else 0.0
+    now = ys[-2:].max()  # the lower of the last two: one frame of jitter is no rise
+    rise = max(0.0, float(since.max() - now) / size) if len(since) else 0.0
     return drops, rise
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from edge.config import load_config
 from edge.detector import FallDetector
+from edge.events import Event
 from edge.pose.recorded import load_trace
 from edge.skeleton import Skeletons
 from tests.support import REPO, needs_model, replay_config
@@ -45,6 +46,7 @@ def test_an_outage_from_before_a_restart_ends_with_the_first_frame(tmp_path: Pat
 
 EPISODE = {"id": "e1", "kind": "fall", "state": "alert", "since_wall": 990.0, "track_id": 1, "probs": None}
 PLACE = {"centre": [0.5, 0.5], "size": 0.4, "aspect": 1.0}
+EVENT = json.loads(Event("source_lost", 3.0).to_json())
 
 
 @pytest.mark.parametrize(
@@ -58,6 +60,9 @@ PLACE = {"centre": [0.5, 0.5], "size": 0.4, "aspect": 1.0}
         json.dumps({"version": 1, "episodes": [{**EPISODE, **PLACE, "track_id": [1]}]}),  # unhashable id
         '{"version": 1, "episodes": [], "pending": [{"event": "fall_alert"}]}',  # an event without its keys
         '{"version": 1, "episodes": [], "pending": {}}',
+        json.dumps({"version": 1, "episodes": [], "pending": [{**EVENT, "event": "heartbeat"}]}),  # not stateful
+        json.dumps({"version": 1, "episodes": [], "pending": [{**EVENT, "video_time": "soon"}]}),
+        json.dumps({"version": 1, "episodes": [], "outage": {"id": "o1", "since_wall": 9.0}, "pending": [1]}),
     ],
 )
 def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
@@ -69,8 +74,9 @@ def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
     with caplog.at_level(logging.ERROR):
         detector.resume(0.0)
     assert any(str(state) in r.getMessage() and "starting afresh" in r.getMessage() for r in caplog.records)
-    assert detector.open_episodes() == []
-    detector.camera("source_lost", 1.0)  # the next change rewrites it whole
+    assert detector.open_episodes() == [] and detector.take_pending() == []
+    lost = detector.camera("source_lost", 1.0)  # no outage was taken up: pushed; the file is rewritten whole
+    assert [e.event for e in lost] == ["source_lost"]
     detector.save(1.0)
     assert json.loads(state.read_text())["outage"] is not None
 

@@ -116,6 +116,10 @@ def test_motion_measures_a_person_getting_up_since_their_episode_began() -> None
     assert motion(0, 1.5)[3] == pytest.approx(0.25, abs=0.02)  # only the part since the episode began
     assert motion(0, np.inf)[3] == 0.0  # no episode
     assert motion(0, 0.0, bobs)[3] == pytest.approx(0.0, abs=0.01)  # pushed up and sank back
+    jitter = tracker()
+    for i in range(46):  # lying still; the last frame puts the trunk 0.3 image heights up
+        jitter.step(frame(person(0.5, 0.7 - (0.3 if i == 45 else 0.0))), i / FPS)
+    assert motion(0, 0.0, jitter)[3] == 0.0  # one frame is no standing up
     _, slow_drop, _, rise = motion(0, 0.0, falls)
     assert slow_drop == pytest.approx(0.5, abs=0.01) and rise == 0.0
 
