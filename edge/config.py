@@ -340,8 +340,8 @@ class EventsConfig(Section):
         unit="body lengths",
     )
     rise_recover_s: float = setting(
-        1.0, 'Seconds "up" without a break before `recovered` for a person whose trunk is risen >= min_rise; at '
-        "most recover_s.", ge=0, unit="seconds",
+        1.0, 'Seconds "up" without a break before `recovered` for a person whose trunk is then risen >= min_rise; '
+        "at most recover_s.", ge=0, unit="seconds",
     )  # fmt: skip
     upright_max_deg: float = setting(
         35.0,

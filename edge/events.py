@@ -118,11 +118,12 @@ class Event:
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
 # found again); a bystander who was already in view never takes it over.
 #   up without a break for recover_s (down verdicts break it, and so does the place going unseen
-#   for more than UP_GAP_S; unsure verdicts do not), or for rise_recover_s while the trunk is
-#   >= min_rise body lengths above its lowest point since the episode began (within
-#   motion_memory_s): a person who stood up from the floor, not one sitting up on it or pushing up
-#   and sinking back. Kingston's deliberate sit-downs and UR Fall's crouches stand for 1-2.5 s
-#   before going down again                                                         -> recovered
+#   for more than UP_GAP_S; unsure verdicts do not), or for rise_recover_s at a frame where the
+#   trunk is >= min_rise body lengths above its lowest point since the episode began (within
+#   motion_memory_s; Track.motion's rise): a person who stood up from the floor, not one sitting
+#   up on it. Kingston's deliberate sit-downs and UR Fall's crouches stand for about a second
+#   before going down again. One who sat up for a second and then pushes up for a moment is
+#   recovered too (the README says what this risks)                                  -> recovered
 #   otherwise, confirm_s after fall_suspected                                       -> fall_alert
 # Timers run on the caller's clock, also in steps without a frame (a lost camera: the alert still
 # comes at confirm_s, saying so). cancel() ends every episode -> cancelled; a place still judged down
@@ -510,8 +511,9 @@ class FallEvents:
         return events
 
     def _progress(self, place: Place, t: float, verdict: Verdict, rise: float) -> list[Event]:
-        """One observed frame of an open episode: the up streak, and recovery after recover_s (or
-        rise_recover_s while the trunk is risen min_rise above its lowest since the episode began)."""
+        """One observed frame of an open episode: the up streak, and recovery after recover_s of it (or
+        rise_recover_s, at a frame where the trunk is risen min_rise above its lowest since the episode
+        began)."""
         episode = place.episode
         assert episode is not None
         if episode.seen_at is not None and t - episode.seen_at > UP_GAP_S + TIME_EPS:
