@@ -97,7 +97,7 @@ class FallDetector:
         self._started: float | None = None  # the first resume() or idle(): no frame yet is not yet a lost camera
         self._saved_at = -np.inf
         self._retry_at = -np.inf  # after a failed write: the next try
-        self._changed = False  # an event changed what the state file holds since the last save()
+        self._changed = False  # a staged event changed what the state file holds since the last save()
         self._pending: list[Event] = []  # staged before a restart and never saved as handed on
         self.windows_classified = 0
 
@@ -126,7 +126,6 @@ class FallDetector:
         self.events.camera_lost = False
         observations = [self._observe(tr, by_id.get(tr.id), t) for tr in tracks if tr.seen]
         events += self.events.step(t, observations)
-        self._note(events)
         t3 = clock()
         seconds = {"features": t1 - t0, "classify": t2 - t1, "events": t3 - t2}
         return DetectorStep(tracks, by_id, events, seconds, observations)
@@ -176,9 +175,7 @@ class FallDetector:
         last = self._last_frame if self._last_frame is not None else self._started
         silent = self._outage is not None or video_time - last >= CAMERA_SILENT_S
         self.events.camera_lost = silent
-        events = self.events.idle(video_time)
-        self._note(events)
-        return events
+        return self.events.idle(video_time)
 
     def camera(self, kind: str, video_time: float) -> list[Event]:
         """A source status ("source_lost" / "source_restored") -> its event, once per outage: an outage
@@ -195,7 +192,6 @@ class FallDetector:
             self._outage = None
         else:
             raise ValueError(f"unknown source status {kind!r}")
-        self._note([event])
         return [event]
 
     def _restored_camera(self, t: float) -> list[Event]:
@@ -208,9 +204,7 @@ class FallDetector:
 
     def cancel(self, video_time: float) -> list[Event]:
         """The cancel button: every open episode ends with `cancelled`."""
-        events = self.events.cancel(video_time)
-        self._note(events)
-        return events
+        return self.events.cancel(video_time)
 
     def states(self) -> dict[int, str]:
         """track id -> "ok" | "suspected" | "alert" (for drawing)."""
@@ -256,24 +250,22 @@ class FallDetector:
         """The events staged before a restart and not saved as handed on (a crash during the hand-off):
         the caller hands them on again, then saves. Empty after the first call."""
         pending, self._pending = self._pending, []
-        self._changed |= bool(pending)
         return pending
-
-    def _note(self, events: list[Event]) -> None:
-        """Remember that the state file must be rewritten when one of `events` changed what it holds."""
-        self._changed |= any(e.event in STATEFUL for e in events)
 
     def stage(self, events: list[Event], now: float) -> None:
         """Before `events` are handed on: write the state with those that change it as pending, so that a
-        crash during the hand-off hands them on again after the restart."""
+        crash during the hand-off hands them on again after the restart; the save() after rewrites it."""
         pending = [e for e in events if e.event in STATEFUL]
-        if self.state_path and pending:
+        if not pending:
+            return
+        self._changed = True
+        if self.state_path:
             self._write(now, pending)
 
     def save(self, now: float) -> None:
-        """After the events were handed on: rewrite the state file (nothing pending) when an event since
-        the last save changed what it holds, and every RESAVE_S while an episode is open. A failed write
-        is tried again RESAVE_S later."""
+        """After the events were handed on: rewrite the state file (nothing pending) when an event staged
+        since the last save changed what it holds, and every RESAVE_S while an episode is open. A failed
+        write is tried again RESAVE_S later."""
         if not self.state_path or now < self._retry_at:
             return
         if not self._changed and not (self.events.open_episodes() and now - self._saved_at >= RESAVE_S):

@@ -25,11 +25,17 @@ def nobody_detector(state: Path, wall: list[float]) -> FallDetector:
     return FallDetector(cfg, nobody_classifier(cfg), str(state), wall_clock=lambda: wall[0])
 
 
+def handed_on(detector: FallDetector, events: list[Event], now: float) -> None:
+    """What the pipeline does with a step's events: stage them, hand them on (nothing to do here), save."""
+    detector.stage(events, now)
+    detector.save(now)
+
+
 def test_an_outage_from_before_a_restart_ends_with_the_first_frame(tmp_path: Path) -> None:
     state, wall = tmp_path / "state.json", [1000.0]
     first = nobody_detector(state, wall)
     lost = first.camera("source_lost", 12.0)
-    first.save(12.0)  # once the event is handed on, as the pipeline does
+    handed_on(first, lost, 12.0)
     assert [e.event for e in lost] == ["source_lost"]
     assert json.loads(state.read_text())["outage"]["id"] == lost[0].id
     wall[0] += 30.0  # restarted; the camera works again
@@ -40,7 +46,7 @@ def test_an_outage_from_before_a_restart_ends_with_the_first_frame(tmp_path: Pat
     restored = second.step(10.5, Skeletons.empty(4 / 3)).events
     assert [e.event for e in restored] == ["source_restored"]
     assert second.step(10.6, Skeletons.empty(4 / 3)).events == []
-    second.save(10.6)
+    handed_on(second, restored, 10.6)
     assert json.loads(state.read_text())["outage"] is None
 
 
@@ -77,7 +83,7 @@ def test_a_corrupt_state_file_is_named_in_the_log_and_replaced(
     assert detector.open_episodes() == [] and detector.take_pending() == []
     lost = detector.camera("source_lost", 1.0)  # no outage was taken up: pushed; the file is rewritten whole
     assert [e.event for e in lost] == ["source_lost"]
-    detector.save(1.0)
+    handed_on(detector, lost, 1.0)
     assert json.loads(state.read_text())["outage"] is not None
 
 
@@ -112,7 +118,7 @@ def test_a_state_file_that_could_not_be_written_is_written_a_second_later(
 ) -> None:
     import edge.detector
 
-    state, failures = tmp_path / "state.json", [OSError(28, "No space left on device")]
+    state, failures = tmp_path / "state.json", [OSError(28, "No space left on device")] * 2  # stage, save
     real_write = edge.detector.write_atomic
 
     def write_atomic(path: str, data: bytes) -> None:
@@ -122,8 +128,7 @@ def test_a_state_file_that_could_not_be_written_is_written_a_second_later(
 
     monkeypatch.setattr(edge.detector, "write_atomic", write_atomic)
     detector = nobody_detector(state, [1000.0])
-    detector.camera("source_lost", 1.0)
-    detector.save(1.0)  # the disk is full
+    handed_on(detector, detector.camera("source_lost", 1.0), 1.0)  # the disk is full
     detector.save(1.5)
     assert not state.exists()  # not every frame
     detector.save(2.1)
@@ -139,15 +144,15 @@ def test_the_state_file_holds_the_open_episode_and_empties_when_it_ends(tmp_path
     detector = FallDetector(cfg, create_classifier(cfg.classifier, cfg.features), str(state), lambda: 5000.0)
     trace = load_trace(DEMO)
     for t, people in zip(trace.times, trace.keypoints, strict=True):
-        detector.step(float(t), Skeletons(people.astype(np.float32), trace.aspect))
-        detector.save(float(t))
+        step = detector.step(float(t), Skeletons(people.astype(np.float32), trace.aspect))
+        handed_on(detector, step.events, float(t))
     (episode,) = json.loads(state.read_text())["episodes"]
     assert episode["state"] == "suspected" and episode["kind"] == "fall"
     assert episode["since_wall"] == pytest.approx(
         5000.0 - (trace.times[-1] - detector.open_episodes()[0].since), abs=1.1
     )
-    detector.cancel(float(trace.times[-1]) + 0.1)
-    detector.save(float(trace.times[-1]) + 0.1)
+    end = float(trace.times[-1]) + 0.1
+    handed_on(detector, detector.cancel(end), end)
     assert json.loads(state.read_text())["episodes"] == []
 
 
@@ -185,14 +190,13 @@ def test_an_outage_from_before_a_restart_ends_even_if_the_camera_was_slow_to_sta
     # real outage is swallowed as "still lost since before the restart".
     state, wall = tmp_path / "state.json", [1000.0]
     first = nobody_detector(state, wall)
-    first.camera("source_lost", 12.0)
-    first.save(12.0)
+    handed_on(first, first.camera("source_lost", 12.0), 12.0)
     wall[0] += 30.0
     second = nobody_detector(state, wall)
     second.resume(0.0)
     assert second.idle(0.2) == []  # no frame yet: the camera is still opening
     restored = second.step(0.5, Skeletons.empty(4 / 3)).events
-    second.save(0.5)
+    handed_on(second, restored, 0.5)
     assert [e.event for e in restored] == ["source_restored"]
     assert json.loads(state.read_text())["outage"] is None
     assert [e.event for e in second.camera("source_lost", 60.0)] == ["source_lost"]  # a new outage: pushed
