@@ -23,7 +23,7 @@ CFG = EventsConfig(confirm_s=2.0, recover_s=1.0, heartbeat_s=0.0)
 
 
 def run(
-    script: list[tuple[float, np.ndarray | None]],
+    script: list[tuple[float, np.ndarray | None]] | list[tuple[float, np.ndarray | None, float]],
     cfg: EventsConfig = CFG,
     drop: float = 0.5,
     centre: tuple[float, float] = (0.5, 0.5),
@@ -32,13 +32,14 @@ def run(
     slow_drop: float = 0.0,
     rise: float = 0.0,
 ) -> list[tuple[str, float]]:
-    """Play (seconds, probs) segments at FPS for one track; returns (event, video_time) pairs."""
+    """Play (seconds, probs) or (seconds, probs, rise) segments at FPS for one track; returns (event,
+    video_time) pairs."""
     machine = FallEvents(cfg)
     out = []
     frame = 0
-    for seconds, probs in script:
+    for seconds, probs, *segment_rise in script:
         for _ in range(round(seconds * FPS)):
-            obs = Observation(track_id, probs, centre, drop, tilt, slow_drop, 0.5, rise=rise)
+            obs = Observation(track_id, probs, centre, drop, tilt, slow_drop, 0.5, rise=(*segment_rise, rise)[0])
             out += [(e.event, round(e.video_time, 2)) for e in machine.step(frame / FPS, [obs])]
             frame += 1
     return out
@@ -85,14 +86,8 @@ def test_a_rise_that_sinks_back_before_rise_recover_s_takes_recover_s() -> None:
     # Risen for the first half second of "up" only, then sunk back to sitting upright on the floor: no
     # standing up, so recover_s (3 s of "up" from 1.0 s), not rise_recover_s. (One frame of keypoint
     # jitter is no rise at all: Track.motion takes the lower of the last two heights.)
-    rises = [0.5] * 5 + [0.0] * 35
     cfg = CFG.replace(confirm_s=5.0, recover_s=3.0, rise_recover_s=1.0)
-    machine = FallEvents(cfg)
-    script = [(FALLING, 0.0)] * 3 + [(LYING, 0.0)] * 7 + [(STANDING, rise) for rise in rises]
-    events = []
-    for frame, (probs, rise) in enumerate(script):
-        obs = Observation(1, probs, (0.5, 0.5), 0.5, 0.0, 0.0, 0.5, rise=rise)
-        events += [(e.event, round(e.video_time, 2)) for e in machine.step(frame / FPS, [obs])]
+    events = run([(0.3, FALLING), (0.7, LYING), (0.5, STANDING, 0.5), (3.5, STANDING)], cfg)
     assert events == [("fall_suspected", 0.2), ("recovered", 4.0)]
 
 
