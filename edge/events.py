@@ -116,7 +116,8 @@ class Event:
 # as upright; 35 degrees, not 45: Le2i Coffee_room_01 video (30) lies along the camera's axis at 39-42
 # degrees, with the classifier saying "stand", and "recovered" at 45). Only the place's own person moves it: the track holding the place, or a track first
 # seen after the place's person was last seen, within place_radius body lengths of it (the same person
-# found again); a bystander who was already in view never takes it over.
+# found again; of two such newcomers the nearer, whichever the pose stage lists first); a bystander who
+# was already in view never takes it over.
 #   up without a break for recover_s (down verdicts break it, and so does the place going unseen
 #   for more than UP_GAP_S; unsure verdicts do not), or for rise_recover_s at a frame where the
 #   trunk is >= min_rise body lengths above its lowest point since the episode began (within
@@ -313,10 +314,8 @@ class FallEvents:
         while self._frames and self._frames[0] < t - self.cfg.down_span_s - TIME_EPS:
             self._frames.popleft()
         events: list[Event] = []
-        taken: set[int] = set()
-        seen = {o.track_id for o in observations}
-        for obs in observations:
-            track = self._observe(obs, t, taken, seen)
+        tracks = self._observe(observations, t)
+        for obs, track in zip(observations, tracks, strict=True):
             verdict = self._verdict(obs)
             place = track.place
             place.verdicts.append((t, verdict))
@@ -327,8 +326,8 @@ class FallEvents:
                 events += self._progress(place, t, verdict, obs.rise)
             else:
                 events += self._fall_path(track, obs, t)
-        events += self._lost_tracks(t, seen)
-        events += self._timers(t, observed={id(self._tracks[o.track_id].place) for o in observations})
+        events += self._lost_tracks(t, {o.track_id for o in observations})
+        events += self._timers(t, observed={id(track.place) for track in tracks})
         self._forget(t)
         events += self._heartbeat(t)
         return events
@@ -352,18 +351,52 @@ class FallEvents:
         return events
 
     # -- one observation ------------------------------------------------------------------------------
-    def _observe(self, obs: Observation, t: float, taken: set[int], seen: set[int]) -> _Track:
-        """The track's memory, its place found (its own, one it inherits, or a new one) and moved to it."""
+    def _observe(self, observations: list[Observation], t: float) -> list[_Track]:
+        """Each observation's track memory, its place found and moved to it: the track's own place, else
+        the place it may inherit, else a new one. Newcomers take places closest pair first, so which of
+        two newcomers the pose stage lists first does not decide who inherits a fallen person's place."""
+        seen = {o.track_id for o in observations}
+        places: list[Place | None] = []
+        taken: set[int] = set()
+        for obs in observations:
+            track = self._tracks.get(obs.track_id)
+            own = track.place if track is not None and track.place in self.places else None
+            if own is not None and id(own) not in taken:
+                taken.add(id(own))
+                places.append(own)
+            else:
+                places.append(None)
+        pairs = sorted(
+            (place.distance(obs.centre), i, j)
+            for i, obs in enumerate(observations)
+            if places[i] is None
+            for j, place in enumerate(self.places)
+            if self._may_inherit(obs, place, taken, seen)
+        )
+        for _, i, j in pairs:
+            if places[i] is None and id(self.places[j]) not in taken:
+                places[i] = self.places[j]
+                taken.add(id(self.places[j]))
+        return [self._move(obs, t, place) for obs, place in zip(observations, places, strict=True)]
+
+    def _may_inherit(self, obs: Observation, place: Place, taken: set[int], seen: set[int]) -> bool:
+        """A (new) track may take over `place`: not held by a track seen now, last seen before the track
+        was first seen (a person found again, not a bystander), within place_radius."""
+        return (
+            id(place) not in taken
+            and (place.track_id is None or place.track_id not in seen)
+            and place.last_seen <= obs.first_seen + TIME_EPS
+            and place.near(obs.centre, self.cfg.place_radius)
+        )
+
+    def _move(self, obs: Observation, t: float, place: Place | None) -> _Track:
+        """The track's memory (new for a new id), at `place` (a new one when None), moved to this frame."""
+        place = place or self._new_place(obs, t)
         track = self._tracks.get(obs.track_id)
-        if track is not None and track.place in self.places and id(track.place) not in taken:
-            place = track.place
-        else:
-            place = self._inherit(obs, taken, seen) or self._new_place(obs, t)
-            if track is None:
-                track = _Track(place, t, obs.centre)
-                self._tracks[obs.track_id] = track
-            track.place = place
-        taken.add(id(place))
+        if track is None:
+            track = _Track(place, t, obs.centre)
+            self._tracks[obs.track_id] = track
+        track.place = place
         place.centre, place.track_id, place.last_seen = obs.centre, obs.track_id, t
         place.size = obs.size if obs.size > 0 else place.size
         place.aspect = obs.aspect
@@ -371,21 +404,6 @@ class FallEvents:
         if obs.probs is not None:
             track.probs = _probs_dict(obs.probs)
         return track
-
-    def _inherit(self, obs: Observation, taken: set[int], seen: set[int]) -> Place | None:
-        """The nearest place this (new) track may take over: not held by a track seen now, last seen
-        before the track was first seen (a person found again, not a bystander), within place_radius."""
-        candidates = [
-            p
-            for p in self.places
-            if id(p) not in taken
-            and (p.track_id is None or p.track_id not in seen)
-            and p.last_seen <= obs.first_seen + TIME_EPS
-            and p.near(obs.centre, self.cfg.place_radius)
-        ]
-        if not candidates:
-            return None
-        return min(candidates, key=lambda p: p.distance(obs.centre))
 
     def _new_place(self, obs: Observation, t: float) -> Place:
         place = Place(obs.centre, obs.size, obs.track_id, t, obs.aspect)

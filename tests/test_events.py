@@ -232,6 +232,22 @@ def test_a_bystander_already_in_view_never_recovers_the_fallen_persons_episode()
     assert events == [("fall_suspected", 1), ("fall_alert", 1)]
 
 
+def test_of_two_newcomers_the_nearer_inherits_the_fallen_persons_place_whichever_is_listed_first() -> None:
+    machine = FallEvents(CFG)
+    events = []
+    for i in range(60):
+        if i < 3:
+            obs = [Observation(1, FALLING, (0.5, 0.5), 0.5, size=0.4)]
+        elif i < 10:
+            obs = []  # the pose stage lost the person lying on the floor
+        else:  # both first seen after: a helper standing nearby, listed first, and the person found again
+            helper = Observation(2, STANDING, (0.62, 0.45), 0.0, size=0.4, first_seen=1.0)
+            found = Observation(3, LYING, (0.52, 0.5), 0.0, tilt=85.0, size=0.4, first_seen=1.0)
+            obs = [helper, found]
+        events += [(e.event, e.track_id) for e in machine.step(i / FPS, obs)]
+    assert events == [("fall_suspected", 1), ("fall_alert", 1)]
+
+
 def test_a_track_lost_right_after_a_fast_drop_is_suspected_unless_it_left_at_the_border() -> None:
     def lost_at(centre: tuple[float, float]) -> list[tuple[str, float]]:
         machine = FallEvents(CFG)
