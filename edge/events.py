@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ import numpy as np
 from edge.classes import CLASSES, FALL, LIE
 from edge.config import EventsConfig
 from edge.event_kinds import EVENT_KINDS, EventKind
+from edge.files import lines_backwards
 
 logger = logging.getLogger(__name__)
 
@@ -653,6 +655,10 @@ def _probs_dict(probs: np.ndarray) -> dict[str, float]:
     return {name: float(p) for name, p in zip(CLASSES, probs, strict=True)}
 
 
+# Lines from the end of the events log searched for events a crash interrupted the hand-off of.
+RECENT_LINES = 1000
+
+
 class EventLog:
     """Appends events to a JSON-lines file, one line per event, flushed and fsync'd before returning.
 
@@ -669,6 +675,21 @@ class EventLog:
             self._file.seek(-1, os.SEEK_END)
             if self._file.read(1) != b"\n":
                 self._file.write(b"\n")  # appends ("a" mode), wherever the reads left the position
+
+    def logged(self, ids: set[str]) -> set[str]:
+        """Which of `ids` the log's last RECENT_LINES lines hold: a restart hands on again the events a
+        crash interrupted, and those the log already took are not written twice."""
+        found: set[str] = set()
+        for _, line in islice(lines_backwards(self.path), RECENT_LINES):
+            try:
+                event_id = json.loads(line).get("id")
+            except (ValueError, AttributeError):
+                continue  # a torn line (its readers warn about it) or not an object
+            if event_id in ids:
+                found.add(event_id)
+                if found == ids:
+                    break
+        return found
 
     def write(self, event: Event) -> None:
         """Append one event and make it durable (flush + fsync)."""

@@ -1,4 +1,5 @@
-"""Files that are never half-written, and content hashes: one way for every module that saves data."""
+"""Files that are never half-written, content hashes, and a file read from its end: one way for every
+module that saves or pages data."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,30 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Bytes read per step when a file is read from its end.
+BLOCK = 64 * 1024
+
+
+def lines_backwards(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of the file at `path` and where each starts, last first, read in
+    BLOCK-sized pieces from its end."""
+    with Path(path).open("rb") as file:
+        position = file.seek(0, 2)
+        rest = b""
+        while position > 0:
+            step = min(BLOCK, position)
+            position -= step
+            file.seek(position)
+            data = file.read(step) + rest
+            lines = data.split(b"\n")
+            rest = lines[0]  # may continue in the block before
+            start = position + len(data)
+            for line in reversed(lines[1:]):
+                start -= len(line)
+                if line.strip():
+                    yield start, line
+                start -= 1  # the newline before it
+        if rest.strip():
+            yield 0, rest

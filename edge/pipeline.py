@@ -258,7 +258,8 @@ class Pipeline:
                 self.alerts.resume(episode.track_id, episode.state)
         pending = self.detector.take_pending()
         if pending:
-            self._emit(pending)
+            logged = self.log.logged({e.id for e in pending}) if self.log is not None else set()
+            self._emit(pending, logged=logged)
             self.detector.save(self._source_now())
 
     def _open_source(self) -> None:
@@ -423,10 +424,17 @@ class Pipeline:
         skeletons = {track.id: track.keypoints.copy() for track in self._shown[0] if track.seen}
         self.live = Live(frame.image, frame.video_time, people, self.detector.states(), fps, lost, skeletons)
 
-    def _emit(self, events: list[Event], frame: Frame | None = None, tracks: list[Track] | None = None) -> None:
+    def _emit(
+        self,
+        events: list[Event],
+        frame: Frame | None = None,
+        tracks: list[Track] | None = None,
+        logged: set[str] | None = None,
+    ) -> None:
         """Log each event (durably), then hand it to the alerts with the person's skeleton. The detector's
         state file is written ahead (stage() here, save() at the end of the step): a crash in between
-        hands the events on again after the restart instead of losing them."""
+        hands the events on again after the restart instead of losing them; `logged`: the ids of those
+        the events log already holds, not written again."""
         if events and self.detector is not None:
             self.detector.stage(events, self._source_now())
         people = {track.id: track for track in tracks or []}
@@ -434,7 +442,7 @@ class Pipeline:
             logger.info("%s at %.2f s (track %s)", event.event, event.video_time, event.track_id)
             self.events.append(event)
             self.summary.events[event.event] += 1
-            if self.log is not None:
+            if self.log is not None and event.id not in (logged or set()):
                 try:
                     self.log.write(event)
                 except OSError as exc:  # a full disk: the alarm and the push must still go out

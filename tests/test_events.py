@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from edge.config import EventsConfig
-from edge.events import Event, EventLog, FallEvents, Observation, inside, read_events
+from edge.events import RECENT_LINES, Event, EventLog, FallEvents, Observation, inside, read_events
 
 FPS = 10.0
 # Class order: fall, stand, walking, lie, sit.
@@ -425,3 +425,18 @@ def test_a_line_torn_by_a_power_cut_is_ended_when_the_log_is_reopened(tmp_path: 
     writer.close()
     assert [e.id for e in read_events(log)] == [first.id, after.id]
     assert log.read_bytes().endswith(b'"fall_al\n' + after.to_json().encode() + b"\n")
+
+
+def test_logged_finds_which_ids_the_last_lines_of_the_log_hold(tmp_path: Path) -> None:
+    """A restart asks which interrupted events the log already took; torn or foreign lines are passed over."""
+    log = tmp_path / "events.jsonl"
+    old, recent = Event("fall_suspected", 1.0, 1), Event("fall_alert", 11.0, 1)
+    filler = [Event("heartbeat", 2.0 + i) for i in range(RECENT_LINES)]
+    lines = [old.to_json(), *(e.to_json() for e in filler), "[1, 2]", recent.to_json(), '{"event": "fall_al']
+    log.write_text("\n".join(lines))
+    writer = EventLog(log)
+    missing = Event("recovered", 12.0, 1)
+    assert writer.logged({recent.id, missing.id}) == {recent.id}
+    assert writer.logged({old.id}) == set()  # beyond the last RECENT_LINES lines: a crash's events are the last
+    assert writer.logged({filler[-1].id, recent.id}) == {filler[-1].id, recent.id}
+    writer.close()

@@ -20,7 +20,7 @@ from edge.alerts.gpio import SimulatedPins
 from edge.classifier import create_classifier
 from edge.config import Config, PoseConfig
 from edge.detector import FallDetector
-from edge.events import Event
+from edge.events import Event, read_events
 from edge.output.base import NullSink
 from edge.pipeline import Pipeline
 from edge.pose.recorded import RecordedPose, Trace, load_trace, record_trace
@@ -124,11 +124,18 @@ class TraceCamera(FrameSource):
 
 
 def live_pipeline(
-    trace: Trace, tmp_path: Path, world: dict[str, object], clock: FakeClock, name: str = "live", nobody: bool = False
+    trace: Trace,
+    tmp_path: Path,
+    world: dict[str, object],
+    clock: FakeClock,
+    name: str = "live",
+    nobody: bool = False,
+    events_path: str = "",
 ) -> Pipeline:
     """A pipeline on a live TraceCamera, with the state file tmp_path/state.json and a simulated wall clock.
 
     nobody: the trace finds nobody, and the classifier must never run (tests/test_pipeline.py's stages).
+    events_path: the events log ("" = none).
     """
     from tests.test_pipeline import nobody_classifier
 
@@ -145,7 +152,13 @@ def live_pipeline(
     )
     pose = RecordedPose(PoseConfig(type="recorded", recorded_path=str(path)))
     return Pipeline(
-        cfg, source=source, pose=pose, classifier=classifier, sink=NullSink(), events_path="", detector=detector
+        cfg,
+        source=source,
+        pose=pose,
+        classifier=classifier,
+        sink=NullSink(),
+        events_path=events_path,
+        detector=detector,
     )
 
 
@@ -370,14 +383,15 @@ def test_a_crash_during_the_hand_off_hands_the_event_on_again_under_its_id(
     # episode goes on: a suspected fall still alerts at confirm_s.
     clock, world = FakeClock(), {"plugged": True}
     fall = demo()
-    before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before")
+    log = str(tmp_path / "events.jsonl")
+    before = live_pipeline(held(fall, 30.0), tmp_path, world, clock, "before", events_path=log)
     before.alerts = crashing = recording_hub(before.cfg, dies_after)
     before.start()
     with pytest.raises(CrashError):
         run_until(before, lambda: False)
     interrupted = crashing.handed[-1]  # type: ignore[attr-defined]
     clock.now += 5.0  # systemd restarts it
-    after = live_pipeline(held(part(fall, 3.5), 30.0), tmp_path, world, clock, "after")
+    after = live_pipeline(held(part(fall, 3.5), 30.0), tmp_path, world, clock, "after", events_path=log)
     after.alerts = restarted = recording_hub(after.cfg, None)
     after.start()
     try:
@@ -388,3 +402,10 @@ def test_a_crash_during_the_hand_off_hands_the_event_on_again_under_its_id(
     handed = restarted.handed  # type: ignore[attr-defined]
     assert [e.event for e in handed] == after_restart
     assert (handed[0].event, handed[0].id) == (interrupted.event, interrupted.id)
+    # The events log took the interrupted event before the crash: it holds it once, and every event once.
+    logged = [(e.event, e.id) for e in read_events(log)]
+    assert [kind for kind, _ in logged if kind not in ("source_lost", "source_restored")] == [
+        "fall_suspected",
+        "fall_alert",
+    ]
+    assert len({event_id for _, event_id in logged}) == len(logged)

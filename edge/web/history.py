@@ -17,9 +17,9 @@ from typing import Any
 
 from edge.event_kinds import ROUTINE
 from edge.events import Event, logged_event
+from edge.files import BLOCK, lines_backwards
 
 PER_PAGE = 50
-_BLOCK = 64 * 1024
 
 
 def events_page(
@@ -40,40 +40,17 @@ def events_page(
 
 def _events_backwards(path: Path) -> Iterator[Event]:
     """The log's events, last first."""
-    for offset, raw in _lines_backwards(path):
+    for offset, raw in lines_backwards(path):
         event = logged_event(raw, path, partial(_line_number, path, offset))
         if event is not None:
             yield event
-
-
-def _lines_backwards(path: Path) -> Iterator[tuple[int, bytes]]:
-    """The non-blank lines of the file at `path` and where each starts, last first, read in
-    _BLOCK-sized pieces from its end."""
-    with path.open("rb") as file:
-        position = file.seek(0, 2)
-        rest = b""
-        while position > 0:
-            step = min(_BLOCK, position)
-            position -= step
-            file.seek(position)
-            data = file.read(step) + rest
-            lines = data.split(b"\n")
-            rest = lines[0]  # may continue in the block before
-            start = position + len(data)
-            for line in reversed(lines[1:]):
-                start -= len(line)
-                if line.strip():
-                    yield start, line
-                start -= 1  # the newline before it
-        if rest.strip():
-            yield 0, rest
 
 
 def _line_number(path: Path, offset: int) -> int:
     """The number (1 = the first) of the line starting at byte `offset` of the file at `path`."""
     newlines = 0
     with path.open("rb") as file:
-        while offset > 0 and (chunk := file.read(min(_BLOCK, offset))):
+        while offset > 0 and (chunk := file.read(min(BLOCK, offset))):
             newlines += chunk.count(b"\n")
             offset -= len(chunk)
     return newlines + 1
