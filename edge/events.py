@@ -680,15 +680,18 @@ class EventLog:
         """Which of `ids` the log's last RECENT_LINES lines hold: a restart hands on again the events a
         crash interrupted, and those the log already took are not written twice."""
         found: set[str] = set()
-        for _, line in islice(lines_backwards(self.path), RECENT_LINES):
-            try:
-                event_id = json.loads(line).get("id")
-            except (ValueError, AttributeError):
-                continue  # a torn line (its readers warn about it) or not an object
-            if event_id in ids:
-                found.add(event_id)
-                if found == ids:
-                    break
+        try:
+            for _, line in islice(lines_backwards(self.path), RECENT_LINES):
+                try:
+                    event_id = json.loads(line).get("id")
+                except (ValueError, AttributeError):
+                    continue  # a torn line (its readers warn about it) or not an object
+                if isinstance(event_id, str) and event_id in ids:
+                    found.add(event_id)
+                    if found == ids:
+                        break
+        except OSError as exc:  # the alarm must still go out: at worst a line is logged twice
+            logger.error("%s: cannot read the events log back: %s", self.path, exc.strerror or exc)
         return found
 
     def write(self, event: Event) -> None:

@@ -432,11 +432,13 @@ def test_logged_finds_which_ids_the_last_lines_of_the_log_hold(tmp_path: Path) -
     log = tmp_path / "events.jsonl"
     old, recent = Event("fall_suspected", 1.0, 1), Event("fall_alert", 11.0, 1)
     filler = [Event("heartbeat", 2.0 + i) for i in range(RECENT_LINES)]
-    lines = [old.to_json(), *(e.to_json() for e in filler), "[1, 2]", recent.to_json(), '{"event": "fall_al']
+    lines = [old.to_json(), *(e.to_json() for e in filler), "[1, 2]", '{"id": ["x"]}', recent.to_json(), '{"id']
     log.write_text("\n".join(lines))
     writer = EventLog(log)
     missing = Event("recovered", 12.0, 1)
     assert writer.logged({recent.id, missing.id}) == {recent.id}
     assert writer.logged({old.id}) == set()  # beyond the last RECENT_LINES lines: a crash's events are the last
     assert writer.logged({filler[-1].id, recent.id}) == {filler[-1].id, recent.id}
+    log.unlink()  # a log it cannot read back: nothing found, the restart logs the events again
+    assert writer.logged({recent.id}) == set()
     writer.close()
