@@ -352,7 +352,7 @@ class FallEvents:
                     place.down_since = video_time
         return events
 
-    # -- one observation ------------------------------------------------------------------------------
+    # -- the frame's observations -------------------------------------------------------------------
     def _observe(self, observations: list[Observation], t: float) -> list[_Track]:
         """Each observation's track memory, its place found and moved to it: the track's own place, else
         the place it may inherit, else a new one. Newcomers take places closest pair first, so which of
