@@ -8,7 +8,8 @@
 What is checked: the config loads and validates; JetPack and TensorRT versions; the TensorRT engines
 (classifier and trt_pose) were built for this TensorRT and GPU (their JSON build records); the
 camera opens and delivers frames; the GPIO pins are free and can be set up (Jetson only; outputs
-are set up LOW, nothing sounds); the pose model loads; every notification channel's host resolves
+are set up LOW, nothing sounds); the pose model loads; bed and sofa zones are drawn (WARN when there
+are none: lying down fast on a bed raises a fall alert without one); every notification channel's host resolves
 and accepts a TCP connection (nothing is sent); the MQTT broker accepts a TCP connection; the
 outbox's disk has room; the clock is synchronised.
 
@@ -408,6 +409,22 @@ def check_voice(cfg: Config, devices: Callable[[], list[str]] = alsa_devices) ->
     return Check("voice", "PASS", f"{spoken}; ALSA device {voice.device!r} exists")
 
 
+def check_zones(cfg: Config) -> Check:
+    """Bed and sofa zones are drawn: without one, someone who drops fast onto a bed or sofa in view and
+    lies there raises a fall alert (README, Known limits). A room with none in view needs none: WARN."""
+    zones = cfg.events.bed_zones
+    if zones:
+        return Check("zones", "PASS", f"{len(zones)} bed or sofa zone(s): lying inside them never alarms")
+    page = f"port {cfg.web.port}" if cfg.web.port else "set [web] port and password_hash first"
+    return Check(
+        "zones",
+        "WARN",
+        "no bed or sofa zone: someone who drops fast onto a bed or sofa in view and lies there raises a fall alert",
+        f"click each bed's and sofa's corners on the set-up page's live view ({page}), or set [events] "
+        "bed_zones; a camera that sees no bed or sofa needs none",
+    )
+
+
 def check_disk(cfg: Config, min_free: int = MIN_FREE_BYTES) -> Check:
     """Free space where the outbox lives (its folder, or the nearest existing parent)."""
     folder = Path(cfg.notify.outbox).parent
@@ -473,6 +490,7 @@ def run_checks(
         held.get("gpio") or check_gpio(cfg),
         check_voice(cfg),
         held.get("pose") or check_pose(cfg),
+        check_zones(cfg),
     ]
     checks += [*check_channels(cfg, net_timeout_s), check_mqtt(cfg, net_timeout_s), check_disk(cfg), check_clock()]
     return checks

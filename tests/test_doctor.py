@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from edge.cli import main as cli_main
-from edge.config import Config
+from edge.config import Config, EventsConfig, WebConfig
 from edge.doctor import (
     channel_endpoint,
     check_clock,
@@ -25,8 +25,10 @@ from edge.doctor import (
     check_jetpack,
     check_tensorrt,
     check_unit,
+    check_zones,
 )
 from edge.pose.recorded import Trace, record_trace
+from edge.web.auth import hash_password
 
 REPO = Path(__file__).resolve().parents[1]
 JETSON = {"tensorrt": "10.3.0", "device": "Orin", "compute_capability": "8.7", "board": "NVIDIA Jetson Orin NX"}
@@ -118,6 +120,7 @@ port = {_closed_port()}
     assert f"json:// -> 127.0.0.1:{http_server} reachable (nothing sent)" in out
     assert lines["mqtt"] == "FAIL"
     assert lines["disk"] == "PASS"
+    assert lines["zones"] == "WARN"  # a warning: the exit status and the summary's fixes do not count it
     assert "fix: sudo install/jetson-setup.sh" in out
     summary = out.rstrip().splitlines()[-1]  # e.g. "5 PASS, 6 FAIL, 1 SKIP: fix jetpack, tensorrt, ..."
     assert summary.startswith("5 PASS") and ": fix jetpack, tensorrt, engine, gpio, pose, mqtt" in summary
@@ -235,6 +238,17 @@ def test_a_stale_engine_that_is_rebuilt_at_start_is_a_warning(tmp_path: Path) ->
 )
 def test_channel_endpoints_without_sending(url: str, endpoint: tuple[str, int]) -> None:
     assert channel_endpoint(url) == endpoint
+
+
+def test_bed_zones_pass_when_drawn_and_warn_with_where_to_draw_them_when_not() -> None:
+    bed = [[0.55, 0.4], [0.95, 0.4], [0.95, 0.8], [0.55, 0.8]]
+    drawn = check_zones(Config().replace(events=EventsConfig(bed_zones=[bed])))
+    assert (drawn.status, drawn.detail) == ("PASS", "1 bed or sofa zone(s): lying inside them never alarms")
+    none = check_zones(Config())
+    assert none.status == "WARN" and "drops fast onto a bed" in none.detail
+    assert "set [web] port and password_hash first" in none.fix
+    served = check_zones(Config().replace(web=WebConfig(port=8781, password_hash=hash_password("long enough"))))
+    assert served.status == "WARN" and "(port 8781)" in served.fix
 
 
 @pytest.mark.parametrize(("state", "status"), [(True, "PASS"), (False, "FAIL"), (None, "SKIP")])
