@@ -13,17 +13,14 @@ Everything after K is `fallwatch`'s own command line; only the training of each 
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import edge.training.loso as loso
 from edge.cli import main
-from edge.files import write_atomic
-from edge.training.export import INPUT_NAME, OUTPUT_NAME, keras_to_onnx, save_onnx
-from edge.training.replay import ONNX_FILE, load_model
-from edge.training.train import FEATURES_FILE, TrainOptions, train
+from edge.training.export import INPUT_NAME, OUTPUT_NAME, keras_to_onnx
+from edge.training.train import TrainOptions, train
 from edge.training.windowset import WindowSet
 
 
@@ -61,12 +58,13 @@ def ensemble_trainer(k: int) -> Any:
     def trained(windows: WindowSet, opts: TrainOptions, folder: Path) -> tuple[Any, float | None]:
         results = [train(windows, dataclasses.replace(opts, seed=opts.seed * k + i)) for i in range(k)]
         folder.mkdir()
-        save_onnx(averaged([keras_to_onnx(r.model) for r in results]), folder / ONNX_FILE)
-        write_atomic(folder / FEATURES_FILE, json.dumps(results[0].feature_config.to_dict()).encode())
+        model = loso.replay_model(
+            averaged([keras_to_onnx(r.model) for r in results]), results[0].feature_config, folder
+        )
         held_out = opts.cross_source or ""
         f1s = [r.metrics["test"]["per_source"].get(held_out, {}).get("fall_f1") for r in results]
         known = [f for f in f1s if f is not None]
-        return load_model(folder), (sum(known) / len(known) if known else None)
+        return model, (sum(known) / len(known) if known else None)
 
     return trained
 

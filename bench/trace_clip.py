@@ -60,7 +60,7 @@ def main() -> None:
             )
             tilt = f"{obs.tilt:.0f}" if obs.tilt is not None else "unseen"
             print(f"{t:8.2f}  #{obs.track_id}  {probs}  drop {obs.drop:.2f}  slow drop {obs.slow_drop:.2f}  "
-                  f"tilt {tilt}  tipped over {obs.tipped_over}")  # fmt: skip
+                  f"tilt {tilt}  tipped over {obs.tipped_over}  rise {obs.rise:.2f}")  # fmt: skip
 
     for clip in video_clips(DATA, [args.source], pose).clips:
         if args.match not in clip.clip_id:

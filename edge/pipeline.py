@@ -32,6 +32,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
@@ -429,7 +430,7 @@ class Pipeline:
         events: list[Event],
         frame: Frame | None = None,
         tracks: list[Track] | None = None,
-        logged: set[str] | None = None,
+        logged: AbstractSet[str] = frozenset(),
     ) -> None:
         """Log each event (durably), then hand it to the alerts with the person's skeleton. The detector's
         state file is written ahead (stage() here, save() at the end of the step): a crash in between
@@ -442,7 +443,7 @@ class Pipeline:
             logger.info("%s at %.2f s (track %s)", event.event, event.video_time, event.track_id)
             self.events.append(event)
             self.summary.events[event.event] += 1
-            if self.log is not None and event.id not in (logged or set()):
+            if self.log is not None and event.id not in logged:
                 try:
                     self.log.write(event)
                 except OSError as exc:  # a full disk: the alarm and the push must still go out

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.features import FeatureConfig
 from edge.files import write_atomic
 from edge.training.clips import Clip
 from edge.training.evaluate import events_report
@@ -58,13 +59,14 @@ def held_out_options(opts: TrainOptions, source: str, windows: WindowSet) -> Tra
     return dataclasses.replace(opts, cross_source=source if present else None, exclude_sources=exclude)
 
 
-def _replay_model(result: Any, folder: Path) -> Any:
-    """The trained Keras model as fallwatch.onnx + features.json in `folder`, loaded for replay."""
-    from edge.training.export import keras_to_onnx, save_onnx
+def replay_model(proto: Any, features: FeatureConfig, folder: Path) -> Any:
+    """An exported classifier (ONNX `proto`, its FeatureConfig `features`) as fallwatch.onnx +
+    features.json in `folder`, loaded for replay."""
+    from edge.training.export import save_onnx
     from edge.training.replay import ONNX_FILE
 
-    save_onnx(keras_to_onnx(result.model), folder / ONNX_FILE)
-    write_atomic(folder / FEATURES_FILE, json.dumps(result.feature_config.to_dict()).encode())
+    save_onnx(proto, folder / ONNX_FILE)
+    write_atomic(folder / FEATURES_FILE, json.dumps(features.to_dict()).encode())
     return load_model(folder)
 
 
@@ -112,7 +114,9 @@ def _trained(windows: WindowSet, opts: TrainOptions, folder: Path) -> tuple[Any,
     result = train(windows, opts)
     folder.mkdir()
     f1 = result.metrics["test"]["per_source"].get(opts.cross_source or "", {}).get("fall_f1")
-    return _replay_model(result, folder), f1
+    from edge.training.export import keras_to_onnx
+
+    return replay_model(keras_to_onnx(result.model), result.feature_config, folder), f1
 
 
 def _counts(report: dict[str, Any] | None) -> dict[str, Any]:
