@@ -69,6 +69,34 @@ def test_summary_is_the_mean_and_spread_over_seeds() -> None:
     assert "5.0 ± 0.8 / 6" in loso_table({"held": {"s": row}})
 
 
+def test_evaluate_loso_also_replays_each_held_out_clip_played_slower(shared_data: Path, tmp_path: Path) -> None:
+    """--loso --slower K: the cross-source table gains the sinking-falls replay, each clip K times slower.
+    (A process of its own: TensorFlow's thread pools are fixed once another test has trained.)"""
+    import json
+    import subprocess
+    import sys
+
+    from edge.training.dataset_build import write_dataset
+
+    loaded = load_clips(shared_data, ["urfd_alphapose", "movenet_gru"])
+    write_dataset(tmp_path / "windows.npz", build_windows(loaded.clips, CFG).windows, CFG, {})
+    args = [sys.executable, "-m", "edge.cli", "evaluate", "--loso", "--dataset", str(tmp_path / "windows.npz"),
+            "--loso-sources", "urfd_alphapose", "--data", str(shared_data), "--preset", "gru8-dense", "--seeds", "0",
+            "--epochs", "1", "--hold-s", "2", "--threads", "1"]  # fmt: skip
+    done = subprocess.run(
+        [*args, "--slower", "2", "--out", str(tmp_path / "loso.json")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "loso.json").read_text())
+    assert report["options"]["slower"] == 2
+    (run,) = report["runs"]
+    assert list(run["modes"]) == ["as is", "held", "held, 2x slower"]
+    assert run["modes"]["held, 2x slower"]["fall_clips"] == run["modes"]["held"]["fall_clips"] > 0
+    assert "| held, 2x slower | urfd_alphapose | 1 |" in done.stdout
+    refused = subprocess.run([*args, "--slower", "0.5"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "fallwatch evaluate: --slower 0.5: must be >= 1" in refused.stderr
+
+
 def test_evaluate_command_needs_a_model_or_loso_and_names_an_unknown_source(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

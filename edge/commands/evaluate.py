@@ -310,19 +310,33 @@ def loso_main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    runs = loso(windows, sources, opts, seeds, clips_of, modes(args.hold_s, args.set), on_run=progress)
+    runs = loso(windows, sources, opts, seeds, clips_of, modes(args.hold_s, args.set, args.slower), on_run=progress)
     summary = summarise(runs)
     print(loso_table(summary))
     if args.out:
         options = {k: getattr(args, k) for k in ("dataset", "loso_sources", "preset", "seeds", "epochs", "augment")}
         options["feature_config"] = opts.feature_config.to_dict() if opts.feature_config else None
-        report = {"command": " ".join(sys.argv), "options": {**options, "hold_s": args.hold_s, "set": args.set},
+        replay = {"hold_s": args.hold_s, "slower": args.slower, "set": args.set}
+        report = {"command": " ".join(sys.argv), "options": {**options, **replay},
                   "summary": summary, "runs": runs}  # fmt: skip
         write_atomic(args.out, (json.dumps(report, indent=2, default=str) + "\n").encode())
     return 0
 
 
+def replay_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the replay's --hold-s / --slower (--events and --loso), or None."""
+    if args.hold_s <= 0:
+        return f"--hold-s {args.hold_s}: must be > 0"
+    if args.slower < 1:
+        return f"--slower {args.slower}: must be >= 1"
+    return None
+
+
 def main(args: argparse.Namespace) -> int:
+    problem = replay_problem(args) if args.loso or args.events else None
+    if problem:
+        print(f"fallwatch evaluate: {problem}", file=sys.stderr)
+        return 2
     if args.loso:
         try:
             return loso_main(args)
@@ -351,12 +365,6 @@ def main(args: argparse.Namespace) -> int:
     trained = json.loads((model_dir / METRICS_FILE).read_text()) if (model_dir / METRICS_FILE).is_file() else {}
     clips: list[Clip] = []
     if args.events:  # before the windows: a video missing from the pose cache stops it at once
-        if args.hold_s <= 0:
-            print(f"fallwatch evaluate: --hold-s {args.hold_s}: must be > 0", file=sys.stderr)
-            return 2
-        if args.slower < 1:
-            print(f"fallwatch evaluate: --slower {args.slower}: must be >= 1", file=sys.stderr)
-            return 2
         try:
             clips = event_clips(args, trained, cfg.rate_hz)
         except (DatasetError, ValueError) as exc:
