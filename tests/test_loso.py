@@ -108,3 +108,6 @@ def test_evaluate_command_needs_a_model_or_loso_and_names_an_unknown_source(
     assert "unknown source(s) ['nowhere']" in capsys.readouterr().err
     assert cli_main(["evaluate", "--loso", "--augment", "tilt"]) == 2
     assert "unknown augmentation(s) ['tilt']" in capsys.readouterr().err
+    for replay in ("--loso", "--events"):
+        assert cli_main(["evaluate", "--model", "models", replay, "--hold-s", "0"]) == 2
+        assert "fallwatch evaluate: --hold-s 0.0: must be > 0" in capsys.readouterr().err

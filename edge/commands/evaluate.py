@@ -63,13 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hold-s",
         type=float,
         default=15.0,
-        help="--events: seconds each clip's last second is played back and forth in the 'held' replay (default 15)",
+        help="--events, --loso: seconds each clip's last second is played back and forth in the 'held' replay "
+        "(default 15)",
     )
     parser.add_argument(
         "--slower",
         type=float,
         default=1.0,
-        help="--events: also a 'held' replay with every clip played this many times slower (e.g. 2: sinking falls)",
+        help="--events, --loso: also a 'held' replay with every clip played this many times slower (e.g. 2: "
+        "sinking falls)",
     )
     parser.add_argument(
         "--all-clips", action="store_true", help="--events: every clip of those videos, not only the held-back ones"
