@@ -7,7 +7,8 @@
 For every held-out source S and seed: a model is trained on the dataset without S (and without the
 sources that hold the same recordings, SIBLINGS), exported to ONNX, and S's clips (edge.training.clips.Clip:
 video sources from the pose cache, keypoint sources from their files) are replayed with
-edge.training.replay.replay_clips "as is" and "held". Per source and mode: fall clips suspected and
+edge.training.replay.replay_clips in each mode given ("as is", "held", and with modes(..., slower=K) "held,
+Kx slower": sinking falls). Per source and mode: fall clips suspected and
 alerted, fall clips with a fall_suspected before the onset (HQFSD's long recordings: daily activity
 first), daily-activity clips that raised fall_suspected / fall_alert, onset -> fall_suspected delay.
 A source the dataset does not hold is replayed with the model trained on the whole dataset (its split).
