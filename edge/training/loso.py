@@ -112,11 +112,11 @@ def loso(
 
 def _trained(windows: WindowSet, opts: TrainOptions, folder: Path) -> tuple[Any, float | None]:
     """A model trained with `opts`, ready for replay, and the window fall F1 on its held-out source."""
+    from edge.training.export import keras_to_onnx
+
     result = train(windows, opts)
     folder.mkdir()
     f1 = result.metrics["test"]["per_source"].get(opts.cross_source or "", {}).get("fall_f1")
-    from edge.training.export import keras_to_onnx
-
     return replay_model(keras_to_onnx(result.model), result.feature_config, folder), f1
 
 
