@@ -4,7 +4,7 @@ Every event is one JSON object on one line:
 {"event": kind, "video_time": s, "wall_time": ISO 8601, "track_id": int|null, "probs": {...}|null, "id": str,
  "detail": str|null}
 `detail` says what a reader must know beyond the kind: the rule that opened an episode ("fast fall", "slow
-fall", "strong fall", "lost after a drop", "down") and "camera lost" on an alert raised while the camera
+fall", "strong fall", "pose-only fall", "lost after a drop", "down") and "camera lost" on an alert raised while the camera
 was down; logs written before it existed have no such key and read as null.
 """
 
@@ -94,6 +94,13 @@ class Event:
 #              strong_min_drop or tipped over (from within upright_max_deg of vertical to past
 #              tipped_deg): a fall the classifier is sure of whose drop the camera foreshortens. The
 #              classifier alone is not enough: on a person lying still its P(fall) flickers up to 0.99.
+#      pose-only: before the track's window is full (its first window_s: no classifier yet), the trunk
+#              dropped >= min_drop within drop_within_s and >= slow_min_drop within slow_drop_within_s,
+#              and tipped over (upright to past tipped_deg) within slow_drop_within_s: a person found
+#              only as they fall (seen from behind furniture, walking in, a track found again). UR
+#              Fall's clips that start under 2 s before the fall are caught by it; a person bending
+#              down as they are found can be suspected too (UP-Fall Activity9, picking something up;
+#              they stand up and recover).
 #    Drops count only within motion_memory_s and after the track's last episode ended, so a fall
 #    already under way when the classifier's window filled is caught, and an old drop never raises a
 #    second episode. A track lost (unseen for lost_fall_s, not at the image border, outside the bed
@@ -437,11 +444,17 @@ class FallEvents:
         return "down" if self._tipped(obs) and not says_up else "unsure"
 
     def _evidence(self, obs: Observation) -> str | None:
-        """One frame of the fall: "fast fall", "slow fall" or "strong fall" (see the comment block
-        above), or None."""
+        """One frame of the fall: "fast fall", "slow fall", "strong fall" or, before the track's window
+        is full, "pose-only fall" (see the comment block above), or None."""
         cfg = self.cfg
         if obs.probs is None:
-            return None
+            pose_only = (
+                obs.drop >= cfg.min_drop
+                and obs.slow_drop >= cfg.slow_min_drop
+                and obs.tipped_over
+                and self._tipped(obs)
+            )
+            return "pose-only fall" if pose_only else None
         p_fall = float(obs.probs[FALL])
         down = self._down_score(obs.probs) >= cfg.down_threshold
         if (p_fall >= cfg.fall_threshold or down) and obs.drop >= cfg.min_drop:

@@ -121,8 +121,28 @@ def test_posture_alone_would_alarm_with_min_drop_zero() -> None:
     assert run([(1.0, FALLING), (5.0, LYING)], cfg=cfg, drop=0.05)[:1] == [("fall_suspected", 0.2)]
 
 
-def test_window_not_full_never_alarms() -> None:
-    assert run([(5.0, None)]) == []
+def test_before_the_window_is_full_only_a_drop_and_a_tip_over_seen_by_the_pose_alarm() -> None:
+    def found_falling(
+        drop: float, slow_drop: float, tipped_over: bool, tilt: float
+    ) -> list[tuple[str, float, str | None]]:
+        machine = FallEvents(CFG)
+        out = []
+        for i in range(40):
+            obs = Observation(1, None, (0.5, 0.5), drop, tilt, slow_drop, 0.4, tipped_over=tipped_over)
+            out += [(e.event, round(e.video_time, 2), e.detail) for e in machine.step(i / FPS, [obs])]
+        return out
+
+    # No classifier yet (a track found as the person falls): a fast drop that, within 3 s, lowered the
+    # trunk 0.35 and tipped it over from upright to lying.
+    assert found_falling(0.3, 0.35, True, 85.0) == [
+        ("fall_suspected", 0.2, "pose-only fall"),
+        ("fall_alert", 2.2, None),
+    ]
+    assert found_falling(0.25, 0.25, True, 85.0) == []  # bending down: the trunk drops less (UP-Fall Activity9)
+    assert found_falling(0.1, 0.35, True, 85.0) == []  # sinking slowly: without the classifier, too little
+    assert found_falling(0.3, 0.35, False, 85.0) == []  # lying when found, then a drop: no tip-over
+    assert found_falling(0.3, 0.35, True, 45.0) == []  # back up from a bend: not tipped now
+    assert run([(5.0, None)]) == []  # no drop (run's drop 0.5 with the trunk upright)
 
 
 def test_bed_zone_never_alarms_even_with_a_long_lie() -> None:

@@ -14,7 +14,7 @@ from edge.events import Event
 from edge.training.clips import Clip, DatasetError
 from edge.training.evaluate import ONSET_TOLERANCE_S, clip_events, events_report
 from edge.training.pose_cache import Crop, PoseTrack, VideoPose
-from edge.training.replay import clip_trace, held, load_model, modes, replay_clips, video_clips
+from edge.training.replay import clip_trace, held, load_model, modes, replay, replay_clips, video_clips
 
 REPO = Path(__file__).resolve().parents[1]
 FALL = "gmdcsa24/Subject 2/Fall/13.mp4"  # labelled onset 2.5 s, a backward fall
@@ -72,6 +72,18 @@ def test_a_real_fall_is_suspected_near_its_onset_and_a_daily_clip_does_not_alarm
     assert fall.suspected_delay_s is not None and -ONSET_TOLERANCE_S <= fall.suspected_delay_s <= 3.0
     assert not fall.early_s
     assert daily.kind == "adl" and daily.alert_s is None
+
+
+def test_a_person_found_as_they_fall_is_suspected_from_the_pose_before_the_classifier_has_a_window(
+    shared_data: Path,
+) -> None:
+    # UR Fall fall-14 (camera 0) starts 0.3 s before the fall and lasts 2 s: the classifier's 2 s
+    # window never fills, as for a person first seen (or found again) as they fall.
+    (clip,) = video_clips(shared_data, ["urfd_video"], SomeVideos({"fall/fall-14-cam0.mp4"})).clips
+    assert clip.fall_onset_s == pytest.approx(0.3) and clip.times[-1] <= 2.0
+    events = replay(clip_trace(clip), load_model(REPO / "models")).events
+    assert [(e.event, e.detail, e.probs) for e in events] == [("fall_suspected", "pose-only fall", None)]
+    assert clip.fall_onset_s < events[0].video_time <= clip.fall_onset_s + 1.5
 
 
 def test_config_overrides_reach_both_replays(gmd_clips: dict[str, Clip]) -> None:
