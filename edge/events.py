@@ -4,8 +4,8 @@ Every event is one JSON object on one line:
 {"event": kind, "video_time": s, "wall_time": ISO 8601, "track_id": int|null, "probs": {...}|null, "id": str,
  "detail": str|null}
 `detail` says what a reader must know beyond the kind: the rule that opened an episode ("fast fall", "slow
-fall", "strong fall", "pose-only fall", "lost after a drop", "down") and "camera lost" on an alert raised while the camera
-was down; logs written before it existed have no such key and read as null.
+fall", "strong fall", "pose-only fall", "lost after a drop", "down") and "camera lost" on an alert raised
+while the camera was down; logs written before it existed have no such key and read as null.
 """
 
 from __future__ import annotations
