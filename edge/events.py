@@ -96,11 +96,11 @@ class Event:
 #              classifier alone is not enough: on a person lying still its P(fall) flickers up to 0.99.
 #      pose-only: before the track's window is full (its first window_s: no classifier yet), the trunk
 #              dropped >= min_drop within drop_within_s and >= slow_min_drop within slow_drop_within_s,
-#              and tipped over (upright to past tipped_deg) within slow_drop_within_s: a person found
-#              only as they fall (seen from behind furniture, walking in, a track found again). Seven
-#              UR Fall clips that end before the window fills are suspected only by it; a person
-#              bending down as they are found can be suspected too (UP-Fall Activity9, picking
-#              something up; they stand up and recover).
+#              tipped over (upright to past tipped_deg) within slow_drop_within_s, and is still
+#              tipped: a person found only as they fall (seen from behind furniture, walking in, a
+#              track found again). Seven UR Fall clips that end before the window fills are
+#              suspected only by it; a person bending down as they are found can be suspected too
+#              (UP-Fall Activity9, picking something up; they stand up and recover).
 #    Drops count only within motion_memory_s and after the track's last episode ended, so a fall
 #    already under way when the classifier's window filled is caught, and an old drop never raises a
 #    second episode. A track lost (unseen for lost_fall_s, not at the image border, outside the bed
