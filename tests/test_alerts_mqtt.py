@@ -29,12 +29,14 @@ REPO = Path(__file__).resolve().parents[1]
 class Subscriber:
     """A paho client subscribed to '#', recording (topic, payload, retain) in arrival order."""
 
-    def __init__(self, port: int, username: str = "", password: str = "") -> None:
+    def __init__(self, port: int, username: str = "", password: str = "", ca: Path | None = None) -> None:
         self.messages: list[tuple[str, str, bool]] = []
         self.lock = threading.Lock()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2)
         if username:
             self.client.username_pw_set(username, password)
+        if ca is not None:
+            self.client.tls_set(ca_certs=str(ca))
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("#", qos=1)
         self.client.connect("127.0.0.1", port)
@@ -203,17 +205,10 @@ def test_tls_with_a_login(tmp_path):
         publisher.start()
         wait_until(publisher.connected.is_set)
         publisher.publish_event(Event("fall_alert", 1.0, 1))
-        watcher = paho.Client(paho.CallbackAPIVersion.VERSION2)
-        watcher.tls_set(ca_certs=str(certificates / "ca.pem"))
-        watcher.username_pw_set("fallwatch", "tls-pw")
-        seen: list[str] = []
-        watcher.on_message = lambda c, u, m: seen.append(m.payload.decode())
-        watcher.connect("127.0.0.1", port)
-        watcher.subscribe("fallwatch/porch/fall")
-        watcher.loop_start()
-        wait_until(lambda: seen == ["ON"])
-        watcher.disconnect()
-        watcher.loop_stop()
+        # Subscribed once connected (on_connect), as Home Assistant does: the retained "ON" arrives.
+        watcher = Subscriber(port, "fallwatch", "tls-pw", ca=certificates / "ca.pem")
+        watcher.wait_for("fallwatch/porch/fall", "ON", timeout=30.0)
+        watcher.close()
         publisher.stop()
         # Without TLS the same port refuses to talk: never "connected".
         plain = MqttPublisher(MqttConfig(enabled=True, port=port, username="fallwatch"), "Porch", password="tls-pw")
