@@ -3,13 +3,16 @@ sources holding the same recordings), its clips go through the product's alarm, 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from edge.features import FeatureConfig
-from edge.training.dataset_build import build_windows
+from edge.training.dataset_build import build_windows, write_dataset
 from edge.training.datasets import load_clips
 from edge.training.loso import held_out_options, loso, loso_table, summarise
 from edge.training.train import TrainOptions
@@ -72,12 +75,6 @@ def test_summary_is_the_mean_and_spread_over_seeds() -> None:
 def test_evaluate_loso_also_replays_each_held_out_clip_played_slower(shared_data: Path, tmp_path: Path) -> None:
     """--loso --slower K: the cross-source table gains the sinking-falls replay, each clip K times slower.
     (A process of its own: TensorFlow's thread pools are fixed once another test has trained.)"""
-    import json
-    import subprocess
-    import sys
-
-    from edge.training.dataset_build import write_dataset
-
     loaded = load_clips(shared_data, ["urfd_alphapose", "movenet_gru"])
     write_dataset(tmp_path / "windows.npz", build_windows(loaded.clips, CFG).windows, CFG, {})
     args = [sys.executable, "-m", "edge.cli", "evaluate", "--loso", "--dataset", str(tmp_path / "windows.npz"),
