@@ -102,6 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     loso.add_argument("--seeds", default="0,1,2", help="--loso: comma-separated seeds (default 0,1,2)")
     loso.add_argument("--epochs", type=int, default=30, help="--loso: most epochs per training (default 30)")
     loso.add_argument("--augment", default="", help="--loso: comma-separated augmentations (edge/training/augment.py)")
+    loso.add_argument(
+        "--fall-weight", type=float, default=1.0, help="--loso: multiplies the fall class weight (default 1)"
+    )
     add_feature_variant(parser)
 
 
@@ -299,7 +302,10 @@ def loso_main(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     windows = load_windowset(Path(args.dataset))
     feature_config = variant_config(windows.feature_config, **feature_changes(args))
-    opts = TrainOptions(preset=args.preset, epochs=args.epochs, augment=augment, feature_config=feature_config)
+    opts = TrainOptions(
+        preset=args.preset, epochs=args.epochs, augment=augment, fall_weight=args.fall_weight,
+        feature_config=feature_config,
+    )  # fmt: skip
     logging.getLogger("edge.pipeline").setLevel(logging.WARNING)
     clips_of = loso_clips(args, windows.feature_config.rate_hz)
     started = time.monotonic()
@@ -316,7 +322,10 @@ def loso_main(args: argparse.Namespace) -> int:
     summary = summarise(runs)
     print(loso_table(summary))
     if args.out:
-        options = {k: getattr(args, k) for k in ("dataset", "loso_sources", "preset", "seeds", "epochs", "augment")}
+        options = {
+            k: getattr(args, k)
+            for k in ("dataset", "loso_sources", "preset", "seeds", "epochs", "augment", "fall_weight")
+        }
         options["feature_config"] = opts.feature_config.to_dict() if opts.feature_config else None
         replay = {"hold_s": args.hold_s, "slower": args.slower, "set": args.set}
         report = {"command": " ".join(sys.argv), "options": {**options, **replay},
