@@ -94,6 +94,32 @@ def test_evaluate_loso_also_replays_each_held_out_clip_played_slower(shared_data
     assert refused.returncode == 2 and "fallwatch evaluate: --slower 0.5: must be >= 1" in refused.stderr
 
 
+def test_evaluate_loso_trains_with_the_fall_weight_given(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--fall-weight reaches every fold's training options; 0 is refused before the dataset is read."""
+    from edge.cli import main as cli_main
+
+    loaded = load_clips(shared_data, ["urfd_alphapose"])
+    write_dataset(tmp_path / "windows.npz", build_windows(loaded.clips, CFG).windows, CFG, {})
+    trained_with: list[TrainOptions] = []
+
+    def folds(windows: WindowSet, sources: list[str], opts: TrainOptions, *rest: object, **kw: object) -> list:
+        trained_with.append(opts)
+        return []
+
+    monkeypatch.setattr("edge.training.loso.loso", folds)
+    monkeypatch.setattr("edge.commands.evaluate.set_threads", lambda threads: None)  # TensorFlow may be running
+    args = ["evaluate", "--loso", "--loso-sources", "urfd_alphapose", "--data", str(shared_data), "--seeds", "0"]
+    assert cli_main([*args, "--dataset", str(tmp_path / "windows.npz"), "--fall-weight", "2.5"]) == 0
+    (opts,) = trained_with
+    assert opts.fall_weight == 2.5 and opts.feature_config == CFG
+    assert cli_main([*args, "--dataset", str(tmp_path / "absent.npz"), "--fall-weight", "0"]) == 2
+    assert capsys.readouterr().err.strip().endswith("fallwatch evaluate: fall weight 0.0: must be > 0")
+    with pytest.raises(ValueError, match="fall weight -1: must be > 0"):
+        TrainOptions(fall_weight=-1)
+
+
 def test_evaluate_command_needs_a_model_or_loso_and_names_an_unknown_source(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -21,6 +21,7 @@ keypoints come from the pose cache `fallwatch dataset build` filled; pose is nev
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -299,13 +300,10 @@ def loso_main(args: argparse.Namespace) -> int:
     sources = check_sources([s for s in args.loso_sources.split(",") if s] or list(LOSO_SOURCES))
     augment = check_augmentations([a for a in args.augment.split(",") if a])
     seeds = [int(s) for s in args.seeds.split(",") if s]
+    opts = TrainOptions(preset=args.preset, epochs=args.epochs, augment=augment, fall_weight=args.fall_weight)
     set_threads(args.threads)
     windows = load_windowset(Path(args.dataset))
-    feature_config = variant_config(windows.feature_config, **feature_changes(args))
-    opts = TrainOptions(
-        preset=args.preset, epochs=args.epochs, augment=augment, fall_weight=args.fall_weight,
-        feature_config=feature_config,
-    )  # fmt: skip
+    opts = dataclasses.replace(opts, feature_config=variant_config(windows.feature_config, **feature_changes(args)))
     logging.getLogger("edge.pipeline").setLevel(logging.WARNING)
     clips_of = loso_clips(args, windows.feature_config.rate_hz)
     started = time.monotonic()

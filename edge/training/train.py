@@ -70,6 +70,10 @@ class TrainOptions:
     augment: tuple[str, ...] = ()
     feature_config: FeatureConfig | None = None
 
+    def __post_init__(self) -> None:
+        if not self.fall_weight > 0:  # 0 would train a model that never says fall
+            raise ValueError(f"fall weight {self.fall_weight}: must be > 0")
+
 
 @dataclass
 class TrainResult:
