@@ -8,7 +8,7 @@ source, and per source the clip-level numbers (falls detected, false alarms, del
     fallwatch evaluate --loso --dataset cache/model-dataset.npz --seeds 0,1,2 --out runs/loso.json
 
 --loso (leave-one-source-out, edge/training/loso.py) needs no model: for every held-out source and seed
-it trains one without that source (--preset, --epochs, --augment) and replays all the source's clips
+it trains one without that source (--preset, --epochs, --augment, --fall-weight) and replays all the source's clips
 through the product's alarm, as is and held; it prints the table (mean ± std over seeds).
 
 The window clip rule is edge.training.evaluate.alarm_times (documented there). --events replays the
